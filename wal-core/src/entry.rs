@@ -1,0 +1,181 @@
+//! The typed face of the log: [`Entry`], and [`RawEntry`], an entry read but not decoded.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
+use crate::format::FLAG_IGNORABLE;
+
+/// A value that can be appended to the log and decoded back.
+///
+/// `#[derive(WalEntry)]` implements it; a hand-written impl is four items:
+///
+/// ```
+/// use wal_core::{DecodeError, EncodeError, Entry};
+///
+/// struct Note(String);
+///
+/// impl Entry for Note {
+///     const TYPE_IDS: &'static [u8] = &[7];
+///     fn type_id(&self) -> u8 { 7 }
+///     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+///         out.extend_from_slice(self.0.as_bytes());
+///         Ok(())
+///     }
+///     fn decode(_type_id: u8, payload: &[u8]) -> Result<Self, DecodeError> {
+///         String::from_utf8(payload.to_vec()).map(Note).map_err(DecodeError::custom)
+///     }
+/// }
+/// ```
+///
+/// The log never calls user code to find the next entry: each frame carries its length, so
+/// reading the payload bytes of an entry out of a frame ([`RawEntry::payload`]) and skipping
+/// entries costs no decoding.
+pub trait Entry: Sized {
+    /// Every type id a value of this type can have, each in `1..=255` (`0` is the log's).
+    const TYPE_IDS: &'static [u8];
+
+    /// The type id of this value, one of [`Entry::TYPE_IDS`].
+    fn type_id(&self) -> u8;
+
+    /// Whether a reader that does not know this type may skip it (the frame's ignorable flag).
+    ///
+    /// Default: `false`.
+    fn ignorable(&self) -> bool {
+        false
+    }
+
+    /// Appends the payload of this value to `out` (which may already hold other bytes).
+    ///
+    /// # Errors
+    /// Whatever the encoding reports; the log does not append the entry.
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError>;
+
+    /// Builds a value from its type id and payload.
+    ///
+    /// # Errors
+    /// [`DecodeError`] when the payload is not a valid encoding or the type id is unknown.
+    fn decode(type_id: u8, payload: &[u8]) -> Result<Self, DecodeError>;
+}
+
+/// Why a payload did not decode.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The type id is not one this type decodes.
+    #[error("unknown entry type {0}")]
+    UnknownType(u8),
+    /// The payload ended before a value was complete.
+    #[error("payload ended early: {needed} bytes needed at byte {at}, {remaining} remain")]
+    UnexpectedEnd {
+        /// Position in the payload.
+        at: usize,
+        /// Bytes the next value needs.
+        needed: usize,
+        /// Bytes left.
+        remaining: usize,
+    },
+    /// Bytes were left after the value was complete.
+    #[error("{0} unexpected bytes after the value")]
+    TrailingBytes(usize),
+    /// The bytes are not a valid encoding (bad UTF-8, bool not 0 or 1, unknown tag, …).
+    #[error("invalid encoding: {0}")]
+    Invalid(String),
+    /// An error from a user's own decoder.
+    #[error("custom decoder failed")]
+    Custom(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DecodeError {
+    /// Wraps a user decoder's error.
+    pub fn custom(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Custom(e.into())
+    }
+}
+
+/// Why a value did not encode.
+#[derive(Debug, thiserror::Error)]
+#[error("encoding failed")]
+pub struct EncodeError(#[source] Box<dyn std::error::Error + Send + Sync>);
+
+impl EncodeError {
+    /// Wraps an encoder's error.
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self(e.into())
+    }
+}
+
+/// An entry as read from the log: index, type, flags and payload, not decoded.
+///
+/// Cheap to clone: the payload is shared with the buffer it was read into.
+#[derive(Clone)]
+pub struct RawEntry {
+    index: u64,
+    entry_type: u8,
+    flags: u8,
+    buf: Arc<Vec<u8>>,
+    start: usize,
+    end: usize,
+}
+
+impl RawEntry {
+    /// Builds an entry whose payload is `buf[start..end]`; the caller keeps `start <= end <= buf.len()`.
+    pub(crate) fn new(index: u64, entry_type: u8, flags: u8, buf: Arc<Vec<u8>>, start: usize, end: usize) -> Self {
+        debug_assert!(start <= end && end <= buf.len());
+        Self { index, entry_type, flags, buf, start, end }
+    }
+
+    /// The entry's index in the log (1-based).
+    #[must_use]
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The entry's type id.
+    #[must_use]
+    pub fn entry_type(&self) -> u8 {
+        self.entry_type
+    }
+
+    /// Whether the writer marked the entry as skippable by readers that do not know its type.
+    #[must_use]
+    pub fn is_ignorable(&self) -> bool {
+        self.flags & FLAG_IGNORABLE != 0
+    }
+
+    /// The payload bytes, as the entry's `encode` wrote them.
+    #[must_use]
+    pub fn payload(&self) -> &[u8] {
+        self.buf.get(self.start..self.end).unwrap_or_default()
+    }
+
+    /// Decodes the entry as a `T`.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEntryType`] when `T` does not have this type id, [`Error::Decode`] when
+    /// the payload does not decode; both name the index.
+    pub fn decode<T: Entry>(&self) -> Result<T> {
+        if !T::TYPE_IDS.contains(&self.entry_type) {
+            return Err(Error::UnknownEntryType { index: self.index, type_id: self.entry_type });
+        }
+        T::decode(self.entry_type, self.payload()).map_err(|e| self.decode_error(e))
+    }
+
+    pub(crate) fn decode_error(&self, e: DecodeError) -> Error {
+        match e {
+            DecodeError::UnknownType(type_id) => Error::UnknownEntryType { index: self.index, type_id },
+            source => Error::Decode { index: self.index, type_id: self.entry_type, source },
+        }
+    }
+}
+
+impl fmt::Debug for RawEntry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawEntry")
+            .field("index", &self.index)
+            .field("entry_type", &self.entry_type)
+            .field("flags", &self.flags)
+            .field("payload_len", &(self.end - self.start))
+            .finish_non_exhaustive()
+    }
+}

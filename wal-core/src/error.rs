@@ -1,0 +1,229 @@
+//! The one error type of the crate.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::entry::{DecodeError, EncodeError};
+
+/// Everything that can go wrong in `wal-core`.
+///
+/// Data errors say where: the segment file and byte offset, or the entry index.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A file-system operation failed.
+    #[error("I/O error during {op} on {}", path.display())]
+    Io {
+        /// The operation that failed (`"write"`, `"sync"`, `"read"`, …).
+        op: &'static str,
+        /// The file or directory it was applied to.
+        path: PathBuf,
+        /// What the operating system reported.
+        #[source]
+        source: std::io::Error,
+    },
+    /// An earlier write or sync failed, so the log accepts no more writes: what is on disk
+    /// after that failure is unknown. Drop the `Wal` and reopen it (best after a restart).
+    #[error("the log is poisoned by an earlier failed write or sync")]
+    Poisoned {
+        /// The failure that poisoned the log.
+        #[source]
+        source: Arc<std::io::Error>,
+    },
+    /// Another `Wal` (in this or another process) holds the directory's lock.
+    #[error("log directory {} is locked by another open log", path.display())]
+    Locked {
+        /// The log directory.
+        path: PathBuf,
+    },
+    /// The log path exists and is not a directory.
+    #[error("{} is not a directory", path.display())]
+    NotADirectory {
+        /// The path given to `open`.
+        path: PathBuf,
+    },
+    /// The log directory does not exist and `create_if_missing` is off.
+    #[error("log directory {} does not exist", path.display())]
+    NotFound {
+        /// The path given to `open`.
+        path: PathBuf,
+    },
+    /// The log was opened read-only (`RecoveryMode::Salvage`) and a write was attempted.
+    #[error("the log was opened read-only (salvage mode)")]
+    ReadOnly,
+    /// An option is out of range.
+    #[error("invalid options: {0}")]
+    InvalidOptions(String),
+    /// An entry's payload is larger than `Options::max_entry_size`.
+    #[error("entry payload of {size} bytes is larger than the maximum of {max} bytes")]
+    EntryTooLarge {
+        /// Payload size in bytes.
+        size: usize,
+        /// The configured maximum.
+        max: u32,
+    },
+    /// A segment's bytes are damaged where damage cannot be a torn tail.
+    #[error("corrupt log: {kind} in {} at offset {offset}", segment.display())]
+    Corruption {
+        /// The segment file.
+        segment: PathBuf,
+        /// Byte offset of the damage in that file.
+        offset: u64,
+        /// What is wrong.
+        kind: CorruptionKind,
+    },
+    /// A file named like a segment does not start with the segment magic.
+    #[error("{} is named like a segment but is not one (bad magic)", path.display())]
+    NotASegment {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A segment was written by a newer, unknown format version.
+    #[error("{} has format version {found}; this build reads version {supported}", path.display())]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// Version found in its header.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// A segment belongs to another log (its log identity differs).
+    #[error("{} belongs to another log (identity {found:#018x}, expected {expected:#018x})", path.display())]
+    ForeignSegment {
+        /// The file.
+        path: PathBuf,
+        /// This log's identity.
+        expected: u64,
+        /// The identity in the file.
+        found: u64,
+    },
+    /// An entry has a type id that the decoding type or registry does not know.
+    #[error("unknown entry type {type_id} at index {index}")]
+    UnknownEntryType {
+        /// The entry's index.
+        index: u64,
+        /// Its type id.
+        type_id: u8,
+    },
+    /// An entry's payload did not decode.
+    #[error("failed to decode entry type {type_id} at index {index}")]
+    Decode {
+        /// The entry's index.
+        index: u64,
+        /// Its type id.
+        type_id: u8,
+        /// What the decoder reported.
+        #[source]
+        source: DecodeError,
+    },
+    /// An entry did not encode.
+    #[error("failed to encode entry type {type_id}")]
+    Encode {
+        /// The entry's type id.
+        type_id: u8,
+        /// What the encoder reported.
+        #[source]
+        source: EncodeError,
+    },
+    /// Two entry types were registered for one type id.
+    #[error("entry type {type_id} is registered twice: {first} and {second}")]
+    DuplicateEntryType {
+        /// The type id.
+        type_id: u8,
+        /// The type registered first.
+        first: &'static str,
+        /// The type registered second.
+        second: &'static str,
+    },
+    /// Type id 0 belongs to the log and cannot be used by an entry.
+    #[error("entry type id 0 is reserved for the log's own frames")]
+    ReservedEntryType,
+    /// An index outside the log was asked for.
+    #[error("index {index} is not in the log (first {first}, last {last})")]
+    IndexOutOfRange {
+        /// The index asked for.
+        index: u64,
+        /// The log's first index.
+        first: u64,
+        /// The log's last index (`first - 1` when empty).
+        last: u64,
+    },
+}
+
+/// What is wrong with damaged bytes, in [`Error::Corruption`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// A frame's CRC does not match.
+    Checksum {
+        /// CRC stored in the frame.
+        stored: u32,
+        /// CRC computed over its bytes.
+        computed: u32,
+    },
+    /// A frame's length is above the maximum entry size.
+    BadLength(u32),
+    /// A frame runs past the end of the file.
+    Truncated,
+    /// Zeros where acknowledged frames should be (a valid sync marker follows them).
+    Hole,
+    /// A frame whose CRC verifies sets flag bits this version does not know.
+    ReservedFlags(u8),
+    /// A frame's index is not the one expected next.
+    IndexOrder {
+        /// The index expected.
+        expected: u64,
+        /// The index found.
+        found: u64,
+    },
+    /// A type-0 frame of a kind this version does not know.
+    UnknownInternalFrame,
+    /// The segment header's CRC does not match.
+    HeaderChecksum,
+    /// The file is shorter than a segment header.
+    TruncatedHeader,
+    /// A sealed segment has no valid footer.
+    MissingFooter,
+    /// A footer disagrees with the frames it describes.
+    BadFooter,
+    /// A segment does not continue the previous one (first index, sequence or chain CRC).
+    Chain,
+    /// A batch is cut off where that cannot be a torn tail.
+    IncompleteBatch,
+    /// A sync marker's window CRC does not match where it is not the log's torn tail.
+    BadMarker,
+}
+
+impl fmt::Display for CorruptionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Checksum { stored, computed } => {
+                write!(f, "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+            }
+            Self::BadLength(len) => write!(f, "frame length {len} above the maximum entry size"),
+            Self::Truncated => f.write_str("frame cut off by the end of the file"),
+            Self::Hole => f.write_str("zeroed bytes before a valid sync marker"),
+            Self::ReservedFlags(flags) => write!(f, "reserved frame flags {flags:#04x}"),
+            Self::IndexOrder { expected, found } => write!(f, "index {found} where {expected} was expected"),
+            Self::UnknownInternalFrame => f.write_str("unknown internal frame kind"),
+            Self::HeaderChecksum => f.write_str("segment header checksum mismatch"),
+            Self::TruncatedHeader => f.write_str("file shorter than a segment header"),
+            Self::MissingFooter => f.write_str("sealed segment has no valid footer"),
+            Self::BadFooter => f.write_str("footer disagrees with the segment's frames"),
+            Self::Chain => f.write_str("segment does not continue the previous one"),
+            Self::IncompleteBatch => f.write_str("batch without its last frame"),
+            Self::BadMarker => f.write_str("sync marker does not match the bytes it covers"),
+        }
+    }
+}
+
+/// `Result` with [`Error`] as its default error.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io { op, path: path.into(), source }
+    }
+}

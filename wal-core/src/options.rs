@@ -1,0 +1,166 @@
+//! [`Options`] and [`SyncPolicy`]: how a log is opened and how durable an append is.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::{Error, Result};
+use crate::format::{FRAME_HEADER_LEN, HEADER_LEN, MARKER_FRAME_LEN};
+use crate::io::{FileSystem, RealFs};
+use crate::recovery::RecoveryMode;
+
+/// When appended entries are made durable (fdatasync).
+///
+/// Default: [`SyncPolicy::Always`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SyncPolicy {
+    /// `append` returns only after an fdatasync covering the entry has returned. Concurrent
+    /// appenders share one fdatasync (group commit). An acknowledged entry survives power loss.
+    #[default]
+    Always,
+    /// `append` returns at once; a sync runs when `max_bytes` have been appended since the
+    /// last one (by the appender that crosses it) or when the oldest unsynced entry is
+    /// `max_delay` old (by a background thread). Power loss may lose up to that much.
+    Batch {
+        /// Longest time an appended entry stays unsynced.
+        max_delay: Duration,
+        /// Most bytes appended between syncs.
+        max_bytes: u64,
+    },
+    /// `append` returns at once; a background thread syncs every interval (and stops on
+    /// close). Power loss may lose the entries of the last interval.
+    Interval(Duration),
+    /// The log never syncs by itself: the OS writes when it chooses. `sync()`,
+    /// `wait_durable()` and `close()` sync. Power loss may lose any entry not covered by
+    /// them; a process crash loses the entries still in the log's buffer (up to 1 MiB).
+    Never,
+}
+
+/// How a log is opened.
+///
+/// Build it with [`Options::new`] (or `Default`) and the setters, or set the public fields.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Target size of a segment file in bytes; a segment is sealed and a new one started
+    /// when the next entry would not fit (an entry larger than this gets a segment of its
+    /// own). Default: 64 MiB. Range: 4 KiB to 4 GiB − 1.
+    pub segment_size: u64,
+    /// Most entries in one segment, if set. Default: `None`.
+    pub max_segment_entries: Option<u64>,
+    /// Largest payload accepted by `append` and read from disk; a larger length on disk is
+    /// damage, never an allocation. Default: 16 MiB. Must be below `segment_size` limits.
+    pub max_entry_size: u32,
+    /// When appends are synced. Default: [`SyncPolicy::Always`].
+    pub sync: SyncPolicy,
+    /// What recovery does with damage. Default: [`RecoveryMode::TolerateTornTail`].
+    pub recovery: RecoveryMode,
+    /// Whether new segment files are preallocated to `segment_size`, so appends do not
+    /// change the file's size and fdatasync need not write metadata. Default: `true`.
+    pub preallocate: bool,
+    /// Whether `open` creates the directory when it is missing. Default: `true`.
+    pub create_if_missing: bool,
+    /// The file system the log uses. Default: [`RealFs`].
+    pub fs: Arc<dyn FileSystem>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            segment_size: 64 << 20,
+            max_segment_entries: None,
+            max_entry_size: 16 << 20,
+            sync: SyncPolicy::Always,
+            recovery: RecoveryMode::TolerateTornTail,
+            preallocate: true,
+            create_if_missing: true,
+            fs: Arc::new(RealFs),
+        }
+    }
+}
+
+impl Options {
+    /// The defaults.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets [`Options::segment_size`].
+    #[must_use]
+    pub fn segment_size(mut self, bytes: u64) -> Self {
+        self.segment_size = bytes;
+        self
+    }
+
+    /// Sets [`Options::max_segment_entries`].
+    #[must_use]
+    pub fn max_segment_entries(mut self, entries: Option<u64>) -> Self {
+        self.max_segment_entries = entries;
+        self
+    }
+
+    /// Sets [`Options::max_entry_size`].
+    #[must_use]
+    pub fn max_entry_size(mut self, bytes: u32) -> Self {
+        self.max_entry_size = bytes;
+        self
+    }
+
+    /// Sets [`Options::sync`].
+    #[must_use]
+    pub fn sync(mut self, policy: SyncPolicy) -> Self {
+        self.sync = policy;
+        self
+    }
+
+    /// Sets [`Options::recovery`].
+    #[must_use]
+    pub fn recovery(mut self, mode: RecoveryMode) -> Self {
+        self.recovery = mode;
+        self
+    }
+
+    /// Sets [`Options::preallocate`].
+    #[must_use]
+    pub fn preallocate(mut self, on: bool) -> Self {
+        self.preallocate = on;
+        self
+    }
+
+    /// Sets [`Options::create_if_missing`].
+    #[must_use]
+    pub fn create_if_missing(mut self, on: bool) -> Self {
+        self.create_if_missing = on;
+        self
+    }
+
+    /// Sets [`Options::fs`].
+    #[must_use]
+    pub fn file_system(mut self, fs: Arc<dyn FileSystem>) -> Self {
+        self.fs = fs;
+        self
+    }
+
+    /// Checks the options are in range.
+    pub(crate) fn validate(&self) -> Result<()> {
+        const MAX_SEGMENT: u64 = u32::MAX as u64;
+        if !(4096..=MAX_SEGMENT).contains(&self.segment_size) {
+            return Err(Error::InvalidOptions(format!("segment_size {} is not in 4096..=4294967295", self.segment_size)));
+        }
+        // A segment holding one maximal entry plus its footer and marker must stay addressable by u32.
+        let room = MAX_SEGMENT - (HEADER_LEN + 2 * FRAME_HEADER_LEN + MARKER_FRAME_LEN + 64) as u64;
+        if u64::from(self.max_entry_size) > room / 2 {
+            return Err(Error::InvalidOptions(format!("max_entry_size {} is above {}", self.max_entry_size, room / 2)));
+        }
+        if self.max_segment_entries == Some(0) {
+            return Err(Error::InvalidOptions("max_segment_entries must be at least 1".into()));
+        }
+        match self.sync {
+            SyncPolicy::Interval(d) | SyncPolicy::Batch { max_delay: d, .. } if d.is_zero() => {
+                Err(Error::InvalidOptions("a sync interval or delay must be above zero".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+}

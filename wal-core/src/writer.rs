@@ -1,0 +1,216 @@
+//! The writer's two halves: the append buffer (frames encoded, not yet written) and the tail
+//! (the segment being written, its sync-marker window and entry positions).
+
+use std::sync::Arc;
+
+use crate::entry::Entry;
+use crate::error::{Error, Result};
+use crate::format::{self, FLAG_BATCH_MORE, FLAG_IGNORABLE, FRAME_HEADER_LEN, HEADER_LEN};
+use crate::io::{self, File};
+use crate::segment::Segment;
+
+/// Buffered bytes above which an append writes the buffer to the file (without syncing).
+pub(crate) const FLUSH_AT: usize = 1 << 20;
+
+/// Frames buffered for one segment.
+#[derive(Debug, Default)]
+pub(crate) struct Chunk {
+    /// A new segment starts before these frames.
+    pub rotate: bool,
+    /// Index of the last entry in `bytes`.
+    pub last_index: u64,
+    pub bytes: Vec<u8>,
+    /// Offsets of the entries' frames within `bytes`.
+    pub positions: Vec<u32>,
+}
+
+/// Limits the buffer applies when it assigns entries to segments.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub seed: u32,
+    pub segment_size: u64,
+    pub max_segment_entries: Option<u64>,
+    pub max_entry_size: u32,
+}
+
+/// Encoded frames waiting to be written, and the index the next entry gets.
+#[derive(Debug)]
+pub(crate) struct Pending {
+    pub next_index: u64,
+    pub chunks: Vec<Chunk>,
+    /// Bytes in `chunks`.
+    pub bytes: usize,
+    /// Bytes appended since the last sync took the buffer.
+    pub since_sync: u64,
+    /// Projected size and entry count of the segment the last chunk goes to.
+    seg_bytes: u64,
+    seg_entries: u64,
+    spare: Vec<Vec<u8>>,
+    limits: Limits,
+}
+
+impl Pending {
+    pub(crate) fn new(next_index: u64, seg_bytes: u64, seg_entries: u64, limits: Limits) -> Self {
+        Self { next_index, chunks: Vec::new(), bytes: 0, since_sync: 0, seg_bytes, seg_entries, spare: Vec::new(), limits }
+    }
+
+    /// Encodes `entries` as one unit (a batch when more than one) and returns the last index.
+    ///
+    /// Nothing is buffered if any entry fails to encode or is too large.
+    pub(crate) fn push<E: Entry>(&mut self, entries: &[E]) -> Result<u64> {
+        let n = entries.len() as u64;
+        if n == 0 {
+            return Ok(self.next_index - 1);
+        }
+        if self.chunks.is_empty() {
+            let bytes = self.spare.pop().unwrap_or_default();
+            self.chunks.push(Chunk { bytes, ..Chunk::default() });
+        }
+        let limits = self.limits;
+        let first = self.next_index;
+        let chunk = self.chunks.last_mut().expect("a chunk was just ensured");
+        let batch_start = chunk.bytes.len();
+        let positions_before = chunk.positions.len();
+        for (k, e) in entries.iter().enumerate() {
+            let start = format::begin_frame(&mut chunk.bytes);
+            let type_id = e.type_id();
+            let outcome = if type_id == 0 {
+                Err(Error::ReservedEntryType)
+            } else {
+                e.encode(&mut chunk.bytes).map_err(|source| Error::Encode { type_id, source })
+            };
+            let size = chunk.bytes.len() - start - FRAME_HEADER_LEN;
+            let outcome = outcome.and_then(|()| {
+                if size > limits.max_entry_size as usize { Err(Error::EntryTooLarge { size, max: limits.max_entry_size }) } else { Ok(()) }
+            });
+            if let Err(err) = outcome {
+                chunk.bytes.truncate(batch_start);
+                chunk.positions.truncate(positions_before);
+                return Err(err);
+            }
+            let mut flags = if e.ignorable() { FLAG_IGNORABLE } else { 0 };
+            if (k as u64) + 1 < n {
+                flags |= FLAG_BATCH_MORE;
+            }
+            format::finish_frame(&mut chunk.bytes, start, limits.seed, type_id, flags, first + k as u64);
+            chunk.positions.push(u32::try_from(start).unwrap_or(u32::MAX));
+        }
+        let total = (chunk.bytes.len() - batch_start) as u64;
+        let full = self.seg_bytes + total > limits.segment_size || limits.max_segment_entries.is_some_and(|m| self.seg_entries + n > m);
+        if self.seg_entries > 0 && full {
+            // The unit starts a new segment; a batch never spans two.
+            if batch_start == 0 {
+                chunk.rotate = true;
+            } else {
+                let mut bytes = self.spare.pop().unwrap_or_default();
+                bytes.extend_from_slice(&chunk.bytes[batch_start..]);
+                chunk.bytes.truncate(batch_start);
+                let offset = u32::try_from(batch_start).unwrap_or(u32::MAX);
+                let positions = chunk.positions.drain(positions_before..).map(|p| p - offset).collect();
+                self.chunks.push(Chunk { rotate: true, last_index: 0, bytes, positions });
+            }
+            self.seg_bytes = HEADER_LEN as u64 + total;
+            self.seg_entries = n;
+        } else {
+            self.seg_bytes += total;
+            self.seg_entries += n;
+        }
+        let last = first + n - 1;
+        if let Some(c) = self.chunks.last_mut() {
+            c.last_index = last;
+        }
+        self.next_index = last + 1;
+        let total = usize::try_from(total).unwrap_or(usize::MAX);
+        self.bytes += total;
+        self.since_sync += total as u64;
+        Ok(last)
+    }
+
+    /// Takes every buffered chunk.
+    pub(crate) fn take(&mut self) -> Vec<Chunk> {
+        self.bytes = 0;
+        std::mem::take(&mut self.chunks)
+    }
+
+    /// Keeps a written chunk's buffer for reuse.
+    pub(crate) fn recycle(&mut self, mut bytes: Vec<u8>) {
+        if self.spare.len() < 4 && bytes.capacity() <= 4 * FLUSH_AT {
+            bytes.clear();
+            self.spare.push(bytes);
+        }
+    }
+}
+
+/// The segment being written.
+#[derive(Debug)]
+pub(crate) struct Tail {
+    pub seg: Arc<Segment>,
+    /// Where the next byte goes.
+    pub pos: u64,
+    /// End of the last sync marker (or of the header).
+    pub marker_end: u64,
+    /// CRC of `[marker_end, pos)`.
+    pub window: crc32fast::Hasher,
+    /// Offsets of the entries written to this segment.
+    pub positions: Vec<u32>,
+    /// Index of the last entry written (to any segment).
+    pub last_written: u64,
+    /// The footer CRC when the segment is sealed (appends then need a new segment).
+    pub sealed: Option<u32>,
+    pub scratch: Vec<u8>,
+    pub seed: u32,
+}
+
+impl Tail {
+    fn file(&self) -> &dyn File {
+        &*self.seg.file
+    }
+
+    /// Writes a chunk's frames at the end of the segment and publishes them to readers.
+    pub(crate) fn write_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
+        io::write_all_at(self.file(), &chunk.bytes, self.pos)?;
+        self.window.update(&chunk.bytes);
+        let base = u32::try_from(self.pos).unwrap_or(u32::MAX);
+        self.positions.extend(chunk.positions.iter().map(|p| base + p));
+        self.pos += chunk.bytes.len() as u64;
+        if !chunk.positions.is_empty() {
+            self.last_written = chunk.last_index;
+        }
+        self.seg.publish(self.pos, self.last_written);
+        Ok(())
+    }
+
+    /// Writes a sync marker covering everything since the previous one, if anything is.
+    /// Returns whether a marker was written.
+    pub(crate) fn write_marker(&mut self) -> std::io::Result<bool> {
+        if self.pos == self.marker_end {
+            return Ok(false);
+        }
+        let window_len = u32::try_from(self.pos - self.marker_end).unwrap_or(u32::MAX);
+        let window_crc = std::mem::replace(&mut self.window, crc32fast::Hasher::new_with_initial(self.seed)).finalize();
+        self.scratch.clear();
+        format::encode_marker(&mut self.scratch, self.seed, self.last_written, window_len, window_crc);
+        io::write_all_at(&*self.seg.file, &self.scratch, self.pos)?;
+        self.pos += self.scratch.len() as u64;
+        self.marker_end = self.pos;
+        self.seg.publish(self.pos, self.last_written);
+        Ok(true)
+    }
+
+    /// Seals the segment: footer, trim preallocated space, sync. Returns the footer's CRC.
+    pub(crate) fn seal(&mut self) -> std::io::Result<u32> {
+        if let Some(crc) = self.sealed {
+            return Ok(crc);
+        }
+        self.scratch.clear();
+        let first = self.seg.first_index();
+        let offset = u32::try_from(self.pos).unwrap_or(u32::MAX);
+        let crc = format::encode_footer(&mut self.scratch, self.seed, first, self.seg.last_index(), &self.positions, offset);
+        io::write_all_at(&*self.seg.file, &self.scratch, self.pos)?;
+        self.pos += self.scratch.len() as u64;
+        self.seg.file.set_len(self.pos)?;
+        self.seg.file.sync_data()?;
+        self.sealed = Some(crc);
+        Ok(crc)
+    }
+}
