@@ -120,9 +120,23 @@ pub struct RawEntry {
 
 impl RawEntry {
     /// Builds an entry whose payload is `buf[start..end]`; the caller keeps `start <= end <= buf.len()`.
-    pub(crate) fn new(index: u64, entry_type: u8, flags: u8, buf: Arc<Vec<u8>>, start: usize, end: usize) -> Self {
+    pub(crate) fn new(
+        index: u64,
+        entry_type: u8,
+        flags: u8,
+        buf: Arc<Vec<u8>>,
+        start: usize,
+        end: usize,
+    ) -> Self {
         debug_assert!(start <= end && end <= buf.len());
-        Self { index, entry_type, flags, buf, start, end }
+        Self {
+            index,
+            entry_type,
+            flags,
+            buf,
+            start,
+            end,
+        }
     }
 
     /// The entry's index in the log (1-based).
@@ -156,15 +170,25 @@ impl RawEntry {
     /// the payload does not decode; both name the index.
     pub fn decode<T: Entry>(&self) -> Result<T> {
         if !T::TYPE_IDS.contains(&self.entry_type) {
-            return Err(Error::UnknownEntryType { index: self.index, type_id: self.entry_type });
+            return Err(Error::UnknownEntryType {
+                index: self.index,
+                type_id: self.entry_type,
+            });
         }
         T::decode(self.entry_type, self.payload()).map_err(|e| self.decode_error(e))
     }
 
     pub(crate) fn decode_error(&self, e: DecodeError) -> Error {
         match e {
-            DecodeError::UnknownType(type_id) => Error::UnknownEntryType { index: self.index, type_id },
-            source => Error::Decode { index: self.index, type_id: self.entry_type, source },
+            DecodeError::UnknownType(type_id) => Error::UnknownEntryType {
+                index: self.index,
+                type_id,
+            },
+            source => Error::Decode {
+                index: self.index,
+                type_id: self.entry_type,
+                source,
+            },
         }
     }
 }

@@ -200,13 +200,18 @@ impl fmt::Display for CorruptionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Checksum { stored, computed } => {
-                write!(f, "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})")
+                write!(
+                    f,
+                    "checksum mismatch (stored {stored:#010x}, computed {computed:#010x})"
+                )
             }
             Self::BadLength(len) => write!(f, "frame length {len} above the maximum entry size"),
             Self::Truncated => f.write_str("frame cut off by the end of the file"),
             Self::Hole => f.write_str("zeroed bytes before a valid sync marker"),
             Self::ReservedFlags(flags) => write!(f, "reserved frame flags {flags:#04x}"),
-            Self::IndexOrder { expected, found } => write!(f, "index {found} where {expected} was expected"),
+            Self::IndexOrder { expected, found } => {
+                write!(f, "index {found} where {expected} was expected")
+            }
             Self::UnknownInternalFrame => f.write_str("unknown internal frame kind"),
             Self::HeaderChecksum => f.write_str("segment header checksum mismatch"),
             Self::TruncatedHeader => f.write_str("file shorter than a segment header"),
@@ -224,6 +229,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Self::Io { op, path: path.into(), source }
+        Self::Io {
+            op,
+            path: path.into(),
+            source,
+        }
     }
 }

@@ -289,7 +289,14 @@ pub fn begin_frame(out: &mut Vec<u8>) -> usize {
 ///
 /// The payload is everything after the header placeholder; its length must fit in a `u32`
 /// (the caller checks it against the maximum entry size first).
-pub fn finish_frame(out: &mut [u8], start: usize, seed: u32, entry_type: u8, flags: u8, index: u64) -> u32 {
+pub fn finish_frame(
+    out: &mut [u8],
+    start: usize,
+    seed: u32,
+    entry_type: u8,
+    flags: u8,
+    index: u64,
+) -> u32 {
     let frame = &mut out[start..];
     let len = u32::try_from(frame.len() - FRAME_HEADER_LEN).unwrap_or(u32::MAX);
     frame[4..8].copy_from_slice(&len.to_le_bytes());
@@ -302,14 +309,27 @@ pub fn finish_frame(out: &mut [u8], start: usize, seed: u32, entry_type: u8, fla
 }
 
 /// Encodes a whole frame into `out`.
-pub fn encode_frame(out: &mut Vec<u8>, seed: u32, entry_type: u8, flags: u8, index: u64, payload: &[u8]) -> u32 {
+pub fn encode_frame(
+    out: &mut Vec<u8>,
+    seed: u32,
+    entry_type: u8,
+    flags: u8,
+    index: u64,
+    payload: &[u8],
+) -> u32 {
     let start = begin_frame(out);
     out.extend_from_slice(payload);
     finish_frame(out, start, seed, entry_type, flags, index)
 }
 
 /// Encodes a sync-marker frame covering a window of `window_len` bytes with CRC `window_crc`.
-pub fn encode_marker(out: &mut Vec<u8>, seed: u32, last_index: u64, window_len: u32, window_crc: u32) {
+pub fn encode_marker(
+    out: &mut Vec<u8>,
+    seed: u32,
+    last_index: u64,
+    window_len: u32,
+    window_crc: u32,
+) {
     let mut p = [0u8; MARKER_PAYLOAD_LEN];
     p[0] = KIND_SYNC_MARKER;
     p[1..5].copy_from_slice(&window_len.to_le_bytes());
@@ -332,7 +352,10 @@ pub fn decode_marker(payload: &[u8]) -> Option<Marker> {
     if payload.len() != MARKER_PAYLOAD_LEN || payload.first() != Some(&KIND_SYNC_MARKER) {
         return None;
     }
-    Some(Marker { window_len: le_u32(payload, 1)?, window_crc: le_u32(payload, 5)? })
+    Some(Marker {
+        window_len: le_u32(payload, 1)?,
+        window_crc: le_u32(payload, 5)?,
+    })
 }
 
 /// A decoded segment footer.
@@ -349,10 +372,21 @@ pub struct Footer {
 }
 
 /// Encodes a footer frame at `footer_offset` into `out` and returns its stored CRC.
-pub fn encode_footer(out: &mut Vec<u8>, seed: u32, first_index: u64, last_index: u64, positions: &[u32], footer_offset: u32) -> u32 {
+pub fn encode_footer(
+    out: &mut Vec<u8>,
+    seed: u32,
+    first_index: u64,
+    last_index: u64,
+    positions: &[u32],
+    footer_offset: u32,
+) -> u32 {
     let start = begin_frame(out);
     out.push(KIND_FOOTER);
-    out.extend_from_slice(&u32::try_from(positions.len()).unwrap_or(u32::MAX).to_le_bytes());
+    out.extend_from_slice(
+        &u32::try_from(positions.len())
+            .unwrap_or(u32::MAX)
+            .to_le_bytes(),
+    );
     out.extend_from_slice(&first_index.to_le_bytes());
     out.extend_from_slice(&last_index.to_le_bytes());
     for p in positions {
@@ -370,10 +404,14 @@ pub fn decode_footer(payload: &[u8]) -> Option<Footer> {
         return None;
     }
     let count = le_u32(payload, 1)? as usize;
-    if payload.len() != FOOTER_FIXED_LEN.checked_add(count.checked_mul(4)?)? || payload.get(payload.len() - 4..)? != FOOTER_MAGIC {
+    if payload.len() != FOOTER_FIXED_LEN.checked_add(count.checked_mul(4)?)?
+        || payload.get(payload.len() - 4..)? != FOOTER_MAGIC
+    {
         return None;
     }
-    let positions = (0..count).map(|i| le_u32(payload, 21 + 4 * i)).collect::<Option<Vec<_>>>()?;
+    let positions = (0..count)
+        .map(|i| le_u32(payload, 21 + 4 * i))
+        .collect::<Option<Vec<_>>>()?;
     Some(Footer {
         first_index: le_u64(payload, 5)?,
         last_index: le_u64(payload, 13)?,
@@ -390,7 +428,13 @@ mod tests {
 
     #[test]
     fn header_round_trip_and_damage() {
-        let h = SegmentHeader { log_id: 7, seq: 3, first_index: 100, prev_last_index: 99, prev_crc: 42 };
+        let h = SegmentHeader {
+            log_id: 7,
+            seq: 3,
+            first_index: 100,
+            prev_last_index: 99,
+            prev_crc: 42,
+        };
         let b = h.encode();
         assert_eq!(SegmentHeader::decode(&b), Ok(h));
         assert_eq!(SegmentHeader::decode(&b[..63]), Err(HeaderError::Truncated));
@@ -399,7 +443,10 @@ mod tests {
         assert_eq!(SegmentHeader::decode(&bad), Err(HeaderError::BadMagic));
         let mut bad = b;
         bad[8] = 2;
-        assert_eq!(SegmentHeader::decode(&bad), Err(HeaderError::UnsupportedVersion(2)));
+        assert_eq!(
+            SegmentHeader::decode(&bad),
+            Err(HeaderError::UnsupportedVersion(2))
+        );
         let mut bad = b;
         bad[30] ^= 1;
         assert_eq!(SegmentHeader::decode(&bad), Err(HeaderError::Checksum));
@@ -409,14 +456,25 @@ mod tests {
     fn frame_round_trip_and_every_bit_flip_is_caught() {
         let mut out = Vec::new();
         encode_frame(&mut out, SEED, 5, FLAG_IGNORABLE, 9, b"hello");
-        let FrameCheck::Valid(h) = check_frame(&out, SEED, 1024) else { panic!("invalid") };
-        assert_eq!((h.len, h.entry_type, h.flags, h.index), (5, 5, FLAG_IGNORABLE, 9));
+        let FrameCheck::Valid(h) = check_frame(&out, SEED, 1024) else {
+            panic!("invalid")
+        };
+        assert_eq!(
+            (h.len, h.entry_type, h.flags, h.index),
+            (5, 5, FLAG_IGNORABLE, 9)
+        );
         for bit in 0..out.len() * 8 {
             let mut d = out.clone();
             d[bit / 8] ^= 1 << (bit % 8);
-            assert!(!matches!(check_frame(&d, SEED, 1024), FrameCheck::Valid(_)), "bit {bit}");
+            assert!(
+                !matches!(check_frame(&d, SEED, 1024), FrameCheck::Valid(_)),
+                "bit {bit}"
+            );
         }
-        assert!(matches!(check_frame(&out, SEED ^ 1, 1024), FrameCheck::Checksum { .. }));
+        assert!(matches!(
+            check_frame(&out, SEED ^ 1, 1024),
+            FrameCheck::Checksum { .. }
+        ));
     }
 
     #[test]
@@ -427,7 +485,11 @@ mod tests {
         let mut out = Vec::new();
         encode_frame(&mut out, SEED, 1, 0, 1, b"abc");
         for cut in 1..out.len() {
-            assert_eq!(check_frame(&out[..cut], SEED, 10), FrameCheck::Truncated, "cut {cut}");
+            assert_eq!(
+                check_frame(&out[..cut], SEED, 10),
+                FrameCheck::Truncated,
+                "cut {cut}"
+            );
         }
         assert_eq!(check_frame(&out, SEED, 2), FrameCheck::BadLength(3));
     }
@@ -436,7 +498,10 @@ mod tests {
     fn reserved_flags_are_refused() {
         let mut out = Vec::new();
         encode_frame(&mut out, SEED, 1, 0b100, 1, b"");
-        assert_eq!(check_frame(&out, SEED, 10), FrameCheck::ReservedFlags(0b100));
+        assert_eq!(
+            check_frame(&out, SEED, 10),
+            FrameCheck::ReservedFlags(0b100)
+        );
     }
 
     #[test]
@@ -444,14 +509,35 @@ mod tests {
         let mut out = Vec::new();
         encode_marker(&mut out, SEED, 4, 100, 0xdead_beef);
         assert_eq!(out.len(), MARKER_FRAME_LEN);
-        let FrameCheck::Valid(h) = check_frame(&out, SEED, 10) else { panic!() };
-        assert_eq!(decode_marker(&out[FRAME_HEADER_LEN..h.frame_len()]), Some(Marker { window_len: 100, window_crc: 0xdead_beef }));
+        let FrameCheck::Valid(h) = check_frame(&out, SEED, 10) else {
+            panic!()
+        };
+        assert_eq!(
+            decode_marker(&out[FRAME_HEADER_LEN..h.frame_len()]),
+            Some(Marker {
+                window_len: 100,
+                window_crc: 0xdead_beef
+            })
+        );
         let mut out = Vec::new();
         encode_footer(&mut out, SEED, 3, 5, &[64, 90, 120], 150);
-        let FrameCheck::Valid(h) = check_frame(&out, SEED, 1 << 20) else { panic!() };
+        let FrameCheck::Valid(h) = check_frame(&out, SEED, 1 << 20) else {
+            panic!()
+        };
         let f = decode_footer(&out[FRAME_HEADER_LEN..h.frame_len()]).unwrap();
-        assert_eq!(f, Footer { first_index: 3, last_index: 5, positions: vec![64, 90, 120], footer_offset: 150 });
+        assert_eq!(
+            f,
+            Footer {
+                first_index: 3,
+                last_index: 5,
+                positions: vec![64, 90, 120],
+                footer_offset: 150
+            }
+        );
         assert_eq!(&out[out.len() - 4..], b"WFTR");
-        assert_eq!(decode_footer(&out[FRAME_HEADER_LEN..h.frame_len() - 1]), None);
+        assert_eq!(
+            decode_footer(&out[FRAME_HEADER_LEN..h.frame_len() - 1]),
+            None
+        );
     }
 }

@@ -31,6 +31,8 @@ pub struct Iter {
     max_payload: u32,
     buf: Arc<Vec<u8>>,
     buf_start: u64,
+    /// The segment `buf` was read from.
+    buf_seg: usize,
     done: bool,
 }
 
@@ -43,7 +45,9 @@ impl Iter {
         seed: u32,
         max_payload: u32,
     ) -> Self {
-        let seg = segments.partition_point(|s| s.first_index() <= start).saturating_sub(1);
+        let seg = segments
+            .partition_point(|s| s.first_index() <= start)
+            .saturating_sub(1);
         Self {
             segments,
             salvage,
@@ -56,6 +60,7 @@ impl Iter {
             max_payload,
             buf: Arc::new(Vec::new()),
             buf_start: 0,
+            buf_seg: usize::MAX,
             done: false,
         }
     }
@@ -64,8 +69,10 @@ impl Iter {
     /// Returns the offset of `pos` in `buf`, or `None` when the frame would pass `end`.
     fn fill(&mut self, seg: &Segment, pos: u64, need: usize, end: u64) -> Result<Option<usize>> {
         let have = self.buf_start..self.buf_start + self.buf.len() as u64;
-        if pos >= have.start && pos + need as u64 <= have.end {
-            return Ok(Some(usize::try_from(pos - have.start).unwrap_or(usize::MAX)));
+        if self.buf_seg == self.seg && pos >= have.start && pos + need as u64 <= have.end {
+            return Ok(Some(
+                usize::try_from(pos - have.start).unwrap_or(usize::MAX),
+            ));
         }
         if pos + need as u64 > end {
             return Ok(None);
@@ -79,15 +86,21 @@ impl Iter {
         buf.resize(len, 0);
         io::read_exact_at(&*seg.file, buf, pos).map_err(|e| Error::io("read", &seg.path, e))?;
         self.buf_start = pos;
+        self.buf_seg = self.seg;
         Ok(Some(0))
     }
 
     fn step(&mut self) -> Result<Option<RawEntry>> {
         loop {
-            let Some(seg) = self.segments.get(self.seg).cloned() else { return Ok(None) };
+            let Some(seg) = self.segments.get(self.seg).cloned() else {
+                return Ok(None);
+            };
             let end = seg.end();
             let pos = match &self.salvage {
-                Some(s) => s.get(self.seg).and_then(|p| p.get(self.slot)).map_or(end, |&p| u64::from(p)),
+                Some(s) => s
+                    .get(self.seg)
+                    .and_then(|p| p.get(self.slot))
+                    .map_or(end, |&p| u64::from(p)),
                 None => self.pos,
             };
             if pos >= end {
@@ -96,22 +109,35 @@ impl Iter {
                 self.slot = 0;
                 continue;
             }
-            let corrupt = |kind| Error::Corruption { segment: seg.path.clone(), offset: pos, kind };
-            let Some(at) = self.fill(&seg, pos, FRAME_HEADER_LEN, end)? else { return Err(corrupt(CorruptionKind::Truncated)) };
+            let corrupt = |kind| Error::Corruption {
+                segment: seg.path.clone(),
+                offset: pos,
+                kind,
+            };
+            let Some(at) = self.fill(&seg, pos, FRAME_HEADER_LEN, end)? else {
+                return Err(corrupt(CorruptionKind::Truncated));
+            };
             let len = le_u32(&self.buf, at + 4).unwrap_or(u32::MAX);
             if len > self.max_payload {
                 return Err(corrupt(CorruptionKind::BadLength(len)));
             }
             let total = FRAME_HEADER_LEN + len as usize;
-            let Some(at) = self.fill(&seg, pos, total, end)? else { return Err(corrupt(CorruptionKind::Truncated)) };
-            let h = match format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload) {
-                FrameCheck::Valid(h) => h,
-                FrameCheck::End => return Err(corrupt(CorruptionKind::Hole)),
-                FrameCheck::Truncated => return Err(corrupt(CorruptionKind::Truncated)),
-                FrameCheck::BadLength(l) => return Err(corrupt(CorruptionKind::BadLength(l))),
-                FrameCheck::Checksum { stored, computed } => return Err(corrupt(CorruptionKind::Checksum { stored, computed })),
-                FrameCheck::ReservedFlags(f) => return Err(corrupt(CorruptionKind::ReservedFlags(f))),
+            let Some(at) = self.fill(&seg, pos, total, end)? else {
+                return Err(corrupt(CorruptionKind::Truncated));
             };
+            let h =
+                match format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload) {
+                    FrameCheck::Valid(h) => h,
+                    FrameCheck::End => return Err(corrupt(CorruptionKind::Hole)),
+                    FrameCheck::Truncated => return Err(corrupt(CorruptionKind::Truncated)),
+                    FrameCheck::BadLength(l) => return Err(corrupt(CorruptionKind::BadLength(l))),
+                    FrameCheck::Checksum { stored, computed } => {
+                        return Err(corrupt(CorruptionKind::Checksum { stored, computed }));
+                    }
+                    FrameCheck::ReservedFlags(f) => {
+                        return Err(corrupt(CorruptionKind::ReservedFlags(f)));
+                    }
+                };
             self.pos = pos + total as u64;
             self.slot += 1;
             if h.entry_type == 0 || h.index < self.start {
@@ -120,7 +146,14 @@ impl Iter {
             if h.index > self.end_index {
                 return Ok(None);
             }
-            return Ok(Some(RawEntry::new(h.index, h.entry_type, h.flags, Arc::clone(&self.buf), at + FRAME_HEADER_LEN, at + total)));
+            return Ok(Some(RawEntry::new(
+                h.index,
+                h.entry_type,
+                h.flags,
+                Arc::clone(&self.buf),
+                at + FRAME_HEADER_LEN,
+                at + total,
+            )));
         }
     }
 }

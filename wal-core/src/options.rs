@@ -62,6 +62,8 @@ pub struct Options {
     pub create_if_missing: bool,
     /// The file system the log uses. Default: [`RealFs`].
     pub fs: Arc<dyn FileSystem>,
+    /// Identity given to a new log instead of a random one (tests only).
+    pub(crate) new_log_id: Option<u64>,
 }
 
 impl Default for Options {
@@ -75,6 +77,7 @@ impl Default for Options {
             preallocate: true,
             create_if_missing: true,
             fs: Arc::new(RealFs),
+            new_log_id: None,
         }
     }
 }
@@ -142,24 +145,42 @@ impl Options {
         self
     }
 
+    /// Gives a newly created log the identity `id` instead of a random one, so that its bytes
+    /// are reproducible (golden files). Only with the `testing` feature.
+    #[cfg(feature = "testing")]
+    #[must_use]
+    pub fn fixed_log_id(mut self, id: u64) -> Self {
+        self.new_log_id = Some(id);
+        self
+    }
+
     /// Checks the options are in range.
     pub(crate) fn validate(&self) -> Result<()> {
         const MAX_SEGMENT: u64 = u32::MAX as u64;
         if !(4096..=MAX_SEGMENT).contains(&self.segment_size) {
-            return Err(Error::InvalidOptions(format!("segment_size {} is not in 4096..=4294967295", self.segment_size)));
+            return Err(Error::InvalidOptions(format!(
+                "segment_size {} is not in 4096..=4294967295",
+                self.segment_size
+            )));
         }
         // A segment holding one maximal entry plus its footer and marker must stay addressable by u32.
         let room = MAX_SEGMENT - (HEADER_LEN + 2 * FRAME_HEADER_LEN + MARKER_FRAME_LEN + 64) as u64;
         if u64::from(self.max_entry_size) > room / 2 {
-            return Err(Error::InvalidOptions(format!("max_entry_size {} is above {}", self.max_entry_size, room / 2)));
+            return Err(Error::InvalidOptions(format!(
+                "max_entry_size {} is above {}",
+                self.max_entry_size,
+                room / 2
+            )));
         }
         if self.max_segment_entries == Some(0) {
-            return Err(Error::InvalidOptions("max_segment_entries must be at least 1".into()));
+            return Err(Error::InvalidOptions(
+                "max_segment_entries must be at least 1".into(),
+            ));
         }
         match self.sync {
-            SyncPolicy::Interval(d) | SyncPolicy::Batch { max_delay: d, .. } if d.is_zero() => {
-                Err(Error::InvalidOptions("a sync interval or delay must be above zero".into()))
-            }
+            SyncPolicy::Interval(d) | SyncPolicy::Batch { max_delay: d, .. } if d.is_zero() => Err(
+                Error::InvalidOptions("a sync interval or delay must be above zero".into()),
+            ),
             _ => Ok(()),
         }
     }

@@ -95,6 +95,9 @@ pub(crate) struct Recovered {
     pub salvage: Option<Vec<Vec<u32>>>,
 }
 
+/// In salvage mode: the frame positions and last index of each segment.
+type Salvaged = Vec<(Vec<u32>, u64)>;
+
 struct Found {
     path: PathBuf,
     file: Arc<dyn io::File>,
@@ -111,12 +114,27 @@ struct Plan {
 }
 
 /// Recovers the log in `dir` according to `mode`.
-pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_payload: u32) -> Result<Recovered> {
+pub(crate) fn recover(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    mode: RecoveryMode,
+    max_payload: u32,
+) -> Result<Recovered> {
     let names = fs.list(dir).map_err(|e| Error::io("list", dir, e))?;
-    let mut indexed: Vec<(u64, String)> = names.iter().filter_map(|n| segment::parse_segment_name(n).map(|i| (i, n.clone()))).collect();
+    let mut indexed: Vec<(u64, String)> = names
+        .iter()
+        .filter_map(|n| segment::parse_segment_name(n).map(|i| (i, n.clone())))
+        .collect();
     indexed.sort_unstable();
-    let temps: Vec<PathBuf> = names.iter().filter(|n| n.ends_with(segment::TMP_SUFFIX)).map(|n| dir.join(n)).collect();
-    let mut report = RecoveryReport { segments_scanned: indexed.len(), ..RecoveryReport::default() };
+    let temps: Vec<PathBuf> = names
+        .iter()
+        .filter(|n| n.ends_with(segment::TMP_SUFFIX))
+        .map(|n| dir.join(n))
+        .collect();
+    let mut report = RecoveryReport {
+        segments_scanned: indexed.len(),
+        ..RecoveryReport::default()
+    };
     let writable = mode != RecoveryMode::Salvage;
 
     let mut found: Vec<Found> = Vec::with_capacity(indexed.len());
@@ -124,9 +142,15 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_p
     let mut log_id = None;
     for (i, (name_index, name)) in indexed.iter().enumerate() {
         let path = dir.join(name);
-        let file = fs.open_read(&path).map_err(|e| Error::io("open", &path, e))?;
+        let file = fs
+            .open_read(&path)
+            .map_err(|e| Error::io("open", &path, e))?;
         let len = file.len().map_err(|e| Error::io("stat", &path, e))?;
-        let len = usize::try_from(len).map_err(|_| Error::Corruption { segment: path.clone(), offset: 0, kind: CorruptionKind::Truncated })?;
+        let len = usize::try_from(len).map_err(|_| Error::Corruption {
+            segment: path.clone(),
+            offset: 0,
+            kind: CorruptionKind::Truncated,
+        })?;
         let bytes = io::read_range(&*file, 0, len).map_err(|e| Error::io("read", &path, e))?;
         let header = match SegmentHeader::decode(&bytes) {
             Ok(h) => h,
@@ -136,29 +160,61 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_p
                 drop_short_tail = Some(path);
                 break;
             }
-            Err(HeaderError::Truncated) => return Err(corrupt(&path, 0, CorruptionKind::TruncatedHeader)),
+            Err(HeaderError::Truncated) => {
+                return Err(corrupt(&path, 0, CorruptionKind::TruncatedHeader));
+            }
             Err(HeaderError::BadMagic) => return Err(Error::NotASegment { path }),
             Err(HeaderError::UnsupportedVersion(found)) => {
-                return Err(Error::UnsupportedVersion { path, found, supported: crate::format::FORMAT_VERSION });
+                return Err(Error::UnsupportedVersion {
+                    path,
+                    found,
+                    supported: crate::format::FORMAT_VERSION,
+                });
             }
-            Err(HeaderError::Checksum) => return Err(corrupt(&path, 0, CorruptionKind::HeaderChecksum)),
+            Err(HeaderError::Checksum) => {
+                return Err(corrupt(&path, 0, CorruptionKind::HeaderChecksum));
+            }
         };
         let id = *log_id.get_or_insert(header.log_id);
         if header.log_id != id {
-            return Err(Error::ForeignSegment { path, expected: id, found: header.log_id });
+            return Err(Error::ForeignSegment {
+                path,
+                expected: id,
+                found: header.log_id,
+            });
         }
         if header.first_index != *name_index || header.first_index == 0 {
             return Err(corrupt(&path, 0, CorruptionKind::Chain));
         }
         let seed = crate::format::crc_seed(id);
         let scan = segment::scan(&bytes, header.first_index, seed, max_payload);
-        found.push(Found { path, file, header, bytes, scan });
+        found.push(Found {
+            path,
+            file,
+            header,
+            bytes,
+            scan,
+        });
     }
 
     let Some(log_id) = log_id else {
-        let mut rec = Recovered { log_id: 0, segments: Vec::new(), tail: None, report, salvage: None };
+        let mut rec = Recovered {
+            log_id: 0,
+            segments: Vec::new(),
+            tail: None,
+            report,
+            salvage: None,
+        };
         if writable {
-            repair(fs, dir, &[], &Plan::default(), drop_short_tail, &temps, &mut rec.report)?;
+            repair(
+                fs,
+                dir,
+                &[],
+                &Plan::default(),
+                drop_short_tail,
+                &temps,
+                &mut rec.report,
+            )?;
         }
         return Ok(rec);
     };
@@ -166,7 +222,7 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_p
 
     // Decide, touching nothing.
     let mut plan = Plan::default();
-    let mut salvage = (mode == RecoveryMode::Salvage).then(Vec::new);
+    let mut salvage: Option<Salvaged> = (mode == RecoveryMode::Salvage).then(Vec::new);
     let n = found.len();
     for i in 0..n {
         let f = &found[i];
@@ -180,24 +236,53 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_p
         let is_last = i + 1 == n;
         let Some((offset, kind)) = damage(f, is_last) else {
             if let Some(s) = salvage.as_mut() {
-                s.push(f.scan.positions.clone());
+                s.push((
+                    f.scan.positions.clone(),
+                    f.header
+                        .first_index
+                        .wrapping_add(f.scan.entries())
+                        .wrapping_sub(1),
+                ));
             }
             continue;
         };
         let torn = is_last && !segment::valid_marker_after(&f.bytes, offset, seed);
-        let cut = Cut { segment: f.path.clone(), offset: f.scan.valid_end, bytes: f.bytes.len() as u64 - f.scan.valid_end, reason: kind.clone() };
+        // Preallocated zeros after the damage are not reported as cut.
+        let damaged_end = f
+            .bytes
+            .iter()
+            .rposition(|&b| b != 0)
+            .map_or(0, |p| p as u64 + 1)
+            .max(f.scan.valid_end);
+        let cut = Cut {
+            segment: f.path.clone(),
+            offset: f.scan.valid_end,
+            bytes: damaged_end - f.scan.valid_end,
+            reason: kind.clone(),
+        };
         match mode {
             RecoveryMode::TolerateTornTail if torn => plan.cut = Some((i, cut)),
-            RecoveryMode::TolerateTornTail | RecoveryMode::Strict => return Err(corrupt(&f.path, offset, kind)),
+            RecoveryMode::TolerateTornTail | RecoveryMode::Strict => {
+                return Err(corrupt(&f.path, offset, kind));
+            }
             RecoveryMode::PointInTime => {
                 plan.cut = Some((i, cut));
                 plan.remove_from = (i + 1 < n).then_some(i + 1);
                 break;
             }
             RecoveryMode::Salvage => {
-                report.cuts.push(Cut { offset, bytes: f.bytes.len() as u64 - offset, ..cut });
+                report.cuts.push(Cut {
+                    offset,
+                    bytes: damaged_end.saturating_sub(offset),
+                    ..cut
+                });
                 if let Some(s) = salvage.as_mut() {
-                    s.push(segment::salvage(&f.bytes, f.header.first_index, seed, max_payload));
+                    s.push(segment::salvage(
+                        &f.bytes,
+                        f.header.first_index,
+                        seed,
+                        max_payload,
+                    ));
                 }
             }
         }
@@ -218,7 +303,14 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_p
             scan.valid_end = offset;
             scan.footer = None;
         }
-        let last = f.header.first_index.wrapping_add(scan.entries()).wrapping_sub(1);
+        let last = match &salvage {
+            Some(s) => s[i].1,
+            None => f
+                .header
+                .first_index
+                .wrapping_add(scan.entries())
+                .wrapping_sub(1),
+        };
         report.entries += scan.entries();
         if i + 1 == keep {
             tail = Some(TailState {
@@ -229,26 +321,57 @@ pub(crate) fn recover(fs: &dyn FileSystem, dir: &Path, mode: RecoveryMode, max_p
                 window_crc: scan.window_crc,
             });
         }
-        let file = if writable && i + 1 == keep { fs.open_write(&f.path).map_err(|e| Error::io("open", &f.path, e))? } else { f.file };
+        let file = if writable && i + 1 == keep {
+            fs.open_write(&f.path)
+                .map_err(|e| Error::io("open", &f.path, e))?
+        } else {
+            f.file
+        };
         // In salvage mode readers go by positions and may read to the end of the file.
-        let end = if salvage.is_some() { f.bytes.len() as u64 } else { scan.valid_end };
+        let end = if salvage.is_some() {
+            f.bytes.len() as u64
+        } else {
+            scan.valid_end
+        };
         segments.push(Arc::new(Segment::new(f.path, file, f.header, end, last)));
     }
     if let Some(s) = &salvage {
-        report.entries = s.iter().map(|p| p.len() as u64).sum();
+        report.entries = s.iter().map(|(p, _)| p.len() as u64).sum();
     }
-    Ok(Recovered { log_id, segments, tail, report, salvage })
+    let salvage = salvage.map(|s| s.into_iter().map(|(p, _)| p).collect());
+    Ok(Recovered {
+        log_id,
+        segments,
+        tail,
+        report,
+        salvage,
+    })
 }
 
 fn corrupt(path: &Path, offset: u64, kind: CorruptionKind) -> Error {
-    Error::Corruption { segment: path.to_path_buf(), offset, kind }
+    Error::Corruption {
+        segment: path.to_path_buf(),
+        offset,
+        kind,
+    }
 }
 
 /// Whether `next` continues `prev`: indexes, sequence number and footer chain.
 fn continues(prev: &Found, next: &Found) -> bool {
-    let prev_last = prev.header.first_index.wrapping_add(prev.scan.entries()).wrapping_sub(1);
-    let chain_ok = prev.scan.footer.as_ref().is_none_or(|(_, crc)| *crc == next.header.prev_crc);
-    next.header.first_index == prev_last.wrapping_add(1) && next.header.prev_last_index == prev_last && next.header.seq > prev.header.seq && chain_ok
+    let prev_last = prev
+        .header
+        .first_index
+        .wrapping_add(prev.scan.entries())
+        .wrapping_sub(1);
+    let chain_ok = prev
+        .scan
+        .footer
+        .as_ref()
+        .is_none_or(|(_, crc)| *crc == next.header.prev_crc);
+    next.header.first_index == prev_last.wrapping_add(1)
+        && next.header.prev_last_index == prev_last
+        && next.header.seq > prev.header.seq
+        && chain_ok
 }
 
 /// Where a segment is damaged and how, if it is.
@@ -256,24 +379,36 @@ fn damage(f: &Found, is_last: bool) -> Option<(u64, CorruptionKind)> {
     match &f.scan.stop {
         Stop::Damage(kind) => Some((f.scan.stop_offset, kind.clone())),
         // A sealed segment ends with its footer.
-        Stop::Eof | Stop::Zeros if !is_last => Some((f.scan.valid_end, CorruptionKind::MissingFooter)),
+        Stop::Eof | Stop::Zeros if !is_last => {
+            Some((f.scan.valid_end, CorruptionKind::MissingFooter))
+        }
         Stop::Zeros if f.scan.nonzero_after => Some((f.scan.valid_end, CorruptionKind::Hole)),
         Stop::Footer | Stop::Eof | Stop::Zeros => None,
     }
 }
 
 /// Carries out the plan: quarantine and cut, remove segments back to front, remove temps.
-fn repair(fs: &dyn FileSystem, dir: &Path, found: &[Found], plan: &Plan, short_tail: Option<PathBuf>, temps: &[PathBuf], report: &mut RecoveryReport) -> Result<()> {
+fn repair(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    found: &[Found],
+    plan: &Plan,
+    short_tail: Option<PathBuf>,
+    temps: &[PathBuf],
+    report: &mut RecoveryReport,
+) -> Result<()> {
     let mut dir_dirty = false;
     if let Some(from) = plan.remove_from {
         for f in found[from..].iter().rev() {
-            fs.remove(&f.path).map_err(|e| Error::io("remove", &f.path, e))?;
+            fs.remove(&f.path)
+                .map_err(|e| Error::io("remove", &f.path, e))?;
             report.removed_segments.push(f.path.clone());
         }
         dir_dirty = true;
     }
     if let Some(path) = short_tail {
-        fs.remove(&path).map_err(|e| Error::io("remove", &path, e))?;
+        fs.remove(&path)
+            .map_err(|e| Error::io("remove", &path, e))?;
         report.removed_segments.push(path);
         dir_dirty = true;
     }
@@ -285,7 +420,8 @@ fn repair(fs: &dyn FileSystem, dir: &Path, found: &[Found], plan: &Plan, short_t
     if let Some((i, cut)) = &plan.cut {
         let f = &found[*i];
         let start = usize::try_from(cut.offset).unwrap_or(usize::MAX);
-        let cut_bytes = f.bytes.get(start..).unwrap_or_default();
+        let end = usize::try_from(cut.offset + cut.bytes).unwrap_or(usize::MAX);
+        let cut_bytes = f.bytes.get(start..end).unwrap_or_default();
         if cut_bytes.iter().any(|&b| b != 0) {
             let q = PathBuf::from(format!("{}.cut-{}", f.path.display(), cut.offset));
             match fs.remove(&q) {
@@ -300,16 +436,21 @@ fn repair(fs: &dyn FileSystem, dir: &Path, found: &[Found], plan: &Plan, short_t
             dir_dirty = true;
         }
         if dir_dirty {
-            fs.sync_dir(dir).map_err(|e| Error::io("sync directory", dir, e))?;
+            fs.sync_dir(dir)
+                .map_err(|e| Error::io("sync directory", dir, e))?;
             dir_dirty = false;
         }
-        let w = fs.open_write(&f.path).map_err(|e| Error::io("open", &f.path, e))?;
-        w.set_len(cut.offset).map_err(|e| Error::io("truncate", &f.path, e))?;
+        let w = fs
+            .open_write(&f.path)
+            .map_err(|e| Error::io("open", &f.path, e))?;
+        w.set_len(cut.offset)
+            .map_err(|e| Error::io("truncate", &f.path, e))?;
         w.sync_data().map_err(|e| Error::io("sync", &f.path, e))?;
         report.cuts.push(cut.clone());
     }
     if dir_dirty {
-        fs.sync_dir(dir).map_err(|e| Error::io("sync directory", dir, e))?;
+        fs.sync_dir(dir)
+            .map_err(|e| Error::io("sync directory", dir, e))?;
     }
     debug_assert!(found.iter().all(|f| f.bytes.len() >= HEADER_LEN));
     Ok(())

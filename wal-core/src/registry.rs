@@ -8,7 +8,10 @@ use crate::error::{Error, Result};
 
 type DecodeFn = fn(u8, &[u8]) -> Result<Box<dyn Any + Send>, DecodeError>;
 
-fn decode_boxed<T: Entry + Send + 'static>(type_id: u8, payload: &[u8]) -> Result<Box<dyn Any + Send>, DecodeError> {
+fn decode_boxed<T: Entry + Send + 'static>(
+    type_id: u8,
+    payload: &[u8],
+) -> Result<Box<dyn Any + Send>, DecodeError> {
     T::decode(type_id, payload).map(|v| Box::new(v) as Box<dyn Any + Send>)
 }
 
@@ -41,7 +44,11 @@ impl Default for EntryRegistry {
 
 impl fmt::Debug for EntryRegistry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let registered = self.slots.iter().enumerate().filter_map(|(id, s)| s.map(|(name, _)| (id, name)));
+        let registered = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(id, s)| s.map(|(name, _)| (id, name)));
         f.debug_map().entries(registered).finish()
     }
 }
@@ -50,7 +57,9 @@ impl EntryRegistry {
     /// An empty registry.
     #[must_use]
     pub fn new() -> Self {
-        Self { slots: vec![None; 256] }
+        Self {
+            slots: vec![None; 256],
+        }
     }
 
     /// Registers `T` for each of its [`Entry::TYPE_IDS`].
@@ -65,7 +74,11 @@ impl EntryRegistry {
                 return Err(Error::ReservedEntryType);
             }
             if let Some((first, _)) = self.slots[usize::from(id)] {
-                return Err(Error::DuplicateEntryType { type_id: id, first, second: name });
+                return Err(Error::DuplicateEntryType {
+                    type_id: id,
+                    first,
+                    second: name,
+                });
             }
         }
         for &id in T::TYPE_IDS {
@@ -102,7 +115,10 @@ impl EntryRegistry {
     /// for it; [`Error::Decode`] when the payload does not decode.
     pub fn decode(&self, raw: &RawEntry) -> Result<Box<dyn Any + Send>> {
         let Some((_, decode)) = self.slots[usize::from(raw.entry_type())] else {
-            return Err(Error::UnknownEntryType { index: raw.index(), type_id: raw.entry_type() });
+            return Err(Error::UnknownEntryType {
+                index: raw.index(),
+                type_id: raw.entry_type(),
+            });
         };
         decode(raw.entry_type(), raw.payload()).map_err(|e| raw.decode_error(e))
     }
@@ -129,7 +145,11 @@ pub struct Dispatcher<'a> {
 
 impl fmt::Debug for Dispatcher<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let registered = self.handlers.iter().enumerate().filter_map(|(id, s)| s.as_ref().map(|(name, _)| (id, *name)));
+        let registered = self
+            .handlers
+            .iter()
+            .enumerate()
+            .filter_map(|(id, s)| s.as_ref().map(|(name, _)| (id, *name)));
         f.debug_map().entries(registered).finish()
     }
 }
@@ -144,7 +164,9 @@ impl<'a> Dispatcher<'a> {
     /// A dispatcher with no handlers.
     #[must_use]
     pub fn new() -> Self {
-        Self { handlers: (0..256).map(|_| None).collect() }
+        Self {
+            handlers: (0..256).map(|_| None).collect(),
+        }
     }
 
     /// Calls `f(index, value)` for entries of `T`'s type ids.
@@ -159,14 +181,19 @@ impl<'a> Dispatcher<'a> {
                 return Err(Error::ReservedEntryType);
             }
             if let Some((first, _)) = &self.handlers[usize::from(id)] {
-                return Err(Error::DuplicateEntryType { type_id: id, first, second: name });
+                return Err(Error::DuplicateEntryType {
+                    type_id: id,
+                    first,
+                    second: name,
+                });
             }
         }
         let f = std::rc::Rc::new(std::cell::RefCell::new(f));
         for &id in T::TYPE_IDS {
             let f = std::rc::Rc::clone(&f);
             let handler: Handler<'a> = Box::new(move |raw: &RawEntry| {
-                let value = T::decode(raw.entry_type(), raw.payload()).map_err(|e| raw.decode_error(e))?;
+                let value =
+                    T::decode(raw.entry_type(), raw.payload()).map_err(|e| raw.decode_error(e))?;
                 (f.borrow_mut())(raw.index(), value);
                 Ok(())
             });
@@ -184,7 +211,10 @@ impl<'a> Dispatcher<'a> {
         match &mut self.handlers[usize::from(raw.entry_type())] {
             Some((_, h)) => h(raw),
             None if raw.is_ignorable() => Ok(()),
-            None => Err(Error::UnknownEntryType { index: raw.index(), type_id: raw.entry_type() }),
+            None => Err(Error::UnknownEntryType {
+                index: raw.index(),
+                type_id: raw.entry_type(),
+            }),
         }
     }
 }

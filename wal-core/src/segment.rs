@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{
-    self, FLAG_BATCH_MORE, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN, MARKER_FRAME_LEN, MARKER_PAYLOAD_LEN, SegmentHeader,
+    self, FLAG_BATCH_MORE, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN, MARKER_FRAME_LEN,
+    MARKER_PAYLOAD_LEN, SegmentHeader,
 };
 use crate::io::{self, File, FileSystem};
 use crate::le::le_u32;
@@ -43,8 +44,20 @@ pub(crate) struct Segment {
 }
 
 impl Segment {
-    pub(crate) fn new(path: PathBuf, file: Arc<dyn File>, header: SegmentHeader, end: u64, last_index: u64) -> Self {
-        Self { path, file, header, end: AtomicU64::new(end), last_index: AtomicU64::new(last_index) }
+    pub(crate) fn new(
+        path: PathBuf,
+        file: Arc<dyn File>,
+        header: SegmentHeader,
+        end: u64,
+        last_index: u64,
+    ) -> Self {
+        Self {
+            path,
+            file,
+            header,
+            end: AtomicU64::new(end),
+            last_index: AtomicU64::new(last_index),
+        }
     }
 
     pub(crate) fn first_index(&self) -> u64 {
@@ -68,7 +81,12 @@ impl Segment {
 
 /// Creates a segment durably: header under a temporary name, preallocate, sync, rename, sync
 /// the directory. Returns the open file.
-pub(crate) fn create(fs: &dyn FileSystem, dir: &Path, header: &SegmentHeader, preallocate: u64) -> Result<(PathBuf, Arc<dyn File>)> {
+pub(crate) fn create(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    header: &SegmentHeader,
+    preallocate: u64,
+) -> Result<(PathBuf, Arc<dyn File>)> {
     let name = segment_name(header.first_index);
     let path = dir.join(&name);
     let tmp = dir.join(format!("{name}.tmp"));
@@ -77,14 +95,19 @@ pub(crate) fn create(fs: &dyn FileSystem, dir: &Path, header: &SegmentHeader, pr
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => return Err(Error::io("remove", &tmp, e)),
     }
-    let file = fs.create_new(&tmp).map_err(|e| Error::io("create", &tmp, e))?;
+    let file = fs
+        .create_new(&tmp)
+        .map_err(|e| Error::io("create", &tmp, e))?;
     io::write_all_at(&*file, &header.encode(), 0).map_err(|e| Error::io("write", &tmp, e))?;
     if preallocate > HEADER_LEN as u64 {
-        file.allocate(preallocate).map_err(|e| Error::io("allocate", &tmp, e))?;
+        file.allocate(preallocate)
+            .map_err(|e| Error::io("allocate", &tmp, e))?;
     }
     file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?;
-    fs.rename(&tmp, &path).map_err(|e| Error::io("rename", &tmp, e))?;
-    fs.sync_dir(dir).map_err(|e| Error::io("sync directory", dir, e))?;
+    fs.rename(&tmp, &path)
+        .map_err(|e| Error::io("rename", &tmp, e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io("sync directory", dir, e))?;
     Ok((path, file))
 }
 
@@ -139,10 +162,18 @@ pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> S
         let rest = b.get(pos..).unwrap_or_default();
         let h = match format::check_frame(rest, seed, max_payload) {
             FrameCheck::Valid(h) => h,
-            FrameCheck::End => break if rest.is_empty() { Stop::Eof } else { Stop::Zeros },
+            FrameCheck::End => {
+                break if rest.is_empty() {
+                    Stop::Eof
+                } else {
+                    Stop::Zeros
+                };
+            }
             FrameCheck::Truncated => break Stop::Damage(CorruptionKind::Truncated),
             FrameCheck::BadLength(l) => break Stop::Damage(CorruptionKind::BadLength(l)),
-            FrameCheck::Checksum { stored, computed } => break Stop::Damage(CorruptionKind::Checksum { stored, computed }),
+            FrameCheck::Checksum { stored, computed } => {
+                break Stop::Damage(CorruptionKind::Checksum { stored, computed });
+            }
             FrameCheck::ReservedFlags(f) => break Stop::Damage(CorruptionKind::ReservedFlags(f)),
         };
         let payload = &rest[FRAME_HEADER_LEN..h.frame_len()];
@@ -151,7 +182,8 @@ pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> S
                 break Stop::Damage(CorruptionKind::IncompleteBatch);
             }
             if let Some(m) = format::decode_marker(payload) {
-                let window_ok = m.window_len as usize == pos - marker_end && format::crc(seed, &b[marker_end..pos]) == m.window_crc;
+                let window_ok = m.window_len as usize == pos - marker_end
+                    && format::crc(seed, &b[marker_end..pos]) == m.window_crc;
                 if !window_ok {
                     break Stop::Damage(CorruptionKind::BadMarker);
                 }
@@ -161,18 +193,28 @@ pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> S
             }
             if let Some(f) = format::decode_footer(payload) {
                 let expected_last = first_index + positions.len() as u64 - 1;
-                if f.footer_offset as usize != pos || f.positions != positions || f.last_index != expected_last {
+                if f.footer_offset as usize != pos
+                    || f.positions != positions
+                    || f.last_index != expected_last
+                {
                     break Stop::Damage(CorruptionKind::BadFooter);
                 }
                 footer = Some((f, h.crc));
                 pos += h.frame_len();
-                break if pos == b.len() { Stop::Footer } else { Stop::Damage(CorruptionKind::BadFooter) };
+                break if pos == b.len() {
+                    Stop::Footer
+                } else {
+                    Stop::Damage(CorruptionKind::BadFooter)
+                };
             }
             break Stop::Damage(CorruptionKind::UnknownInternalFrame);
         }
         let expected = first_index + positions.len() as u64;
         if h.index != expected {
-            break Stop::Damage(CorruptionKind::IndexOrder { expected, found: h.index });
+            break Stop::Damage(CorruptionKind::IndexOrder {
+                expected,
+                found: h.index,
+            });
         }
         if h.flags & FLAG_BATCH_MORE == 0 {
             batch = None;
@@ -186,13 +228,25 @@ pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> S
     let (valid_end, stop) = match batch {
         Some((start, before)) => {
             positions.truncate(before);
-            let stop = if matches!(stop, Stop::Damage(_)) { stop } else { Stop::Damage(CorruptionKind::IncompleteBatch) };
+            let stop = if matches!(stop, Stop::Damage(_)) {
+                stop
+            } else {
+                Stop::Damage(CorruptionKind::IncompleteBatch)
+            };
             (start, stop)
         }
         None => (pos, stop),
     };
-    let stop_offset = if matches!(stop, Stop::Damage(CorruptionKind::IncompleteBatch)) { valid_end as u64 } else { stop_offset };
-    let nonzero_after = b.get(valid_end..).unwrap_or_default().iter().any(|&x| x != 0);
+    let stop_offset = if matches!(stop, Stop::Damage(CorruptionKind::IncompleteBatch)) {
+        valid_end as u64
+    } else {
+        stop_offset
+    };
+    let nonzero_after = b
+        .get(valid_end..)
+        .unwrap_or_default()
+        .iter()
+        .any(|&x| x != 0);
     Scan {
         positions,
         valid_end: valid_end as u64,
@@ -213,24 +267,34 @@ const MARKER_LEN_U32: u32 = MARKER_PAYLOAD_LEN as u32;
 /// Such a marker means the bytes before it were synced before it was written: damage at
 /// `from` is then damage to acknowledged data, not a torn tail.
 pub(crate) fn valid_marker_after(b: &[u8], from: u64, seed: u32) -> bool {
-    let start = usize::try_from(from).unwrap_or(usize::MAX).saturating_add(1);
-    let Some(last) = b.len().checked_sub(MARKER_FRAME_LEN) else { return false };
+    let start = usize::try_from(from)
+        .unwrap_or(usize::MAX)
+        .saturating_add(1);
+    let Some(last) = b.len().checked_sub(MARKER_FRAME_LEN) else {
+        return false;
+    };
     (start..=last).any(|p| {
         // Cheap filter before the CRC: length 9, type 0, kind "marker".
         le_u32(b, p + 4) == Some(MARKER_LEN_U32)
             && b.get(p + 8) == Some(&0)
             && b.get(p + FRAME_HEADER_LEN) == Some(&format::KIND_SYNC_MARKER)
-            && matches!(format::check_frame(&b[p..], seed, MARKER_LEN_U32), FrameCheck::Valid(_))
-            && format::decode_marker(&b[p + FRAME_HEADER_LEN..p + MARKER_FRAME_LEN]).is_some_and(|m| {
-                p.checked_sub(m.window_len as usize)
-                    .filter(|&s| s >= HEADER_LEN)
-                    .is_some_and(|s| format::crc(seed, &b[s..p]) == m.window_crc)
-            })
+            && matches!(
+                format::check_frame(&b[p..], seed, MARKER_LEN_U32),
+                FrameCheck::Valid(_)
+            )
+            && format::decode_marker(&b[p + FRAME_HEADER_LEN..p + MARKER_FRAME_LEN]).is_some_and(
+                |m| {
+                    p.checked_sub(m.window_len as usize)
+                        .filter(|&s| s >= HEADER_LEN)
+                        .is_some_and(|s| format::crc(seed, &b[s..p]) == m.window_crc)
+                },
+            )
     })
 }
 
-/// Every frame with a valid CRC and a growing index, skipping damage: for salvage.
-pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> Vec<u32> {
+/// Every frame with a valid CRC and a growing index, skipping damage: for salvage. Returns
+/// their positions and the last index among them (`first_index - 1` when none).
+pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> (Vec<u32>, u64) {
     let mut out = Vec::new();
     let mut pos = HEADER_LEN;
     let mut next = first_index;
@@ -245,7 +309,7 @@ pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -
             _ => pos += 1,
         }
     }
-    out
+    (out, next.wrapping_sub(1))
 }
 
 #[cfg(test)]
@@ -256,7 +320,13 @@ mod tests {
     fn names_round_trip_and_others_are_ignored() {
         assert_eq!(segment_name(1), "00000000000000000001.wal");
         assert_eq!(parse_segment_name(&segment_name(u64::MAX)), Some(u64::MAX));
-        for bad in ["1.wal", "00000000000000000001.wal.tmp", "0000000000000000000a.wal", "LOCK", "00000000000000000001.wal.cut-64"] {
+        for bad in [
+            "1.wal",
+            "00000000000000000001.wal.tmp",
+            "0000000000000000000a.wal",
+            "LOCK",
+            "00000000000000000001.wal.cut-64",
+        ] {
             assert_eq!(parse_segment_name(bad), None, "{bad}");
         }
     }

@@ -61,7 +61,11 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn new_log_id() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::hash::RandomState::new().build_hasher();
-    h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
     h.write_u32(std::process::id());
     h.finish() | 1
 }
@@ -91,16 +95,25 @@ impl Wal {
                 if !opts.create_if_missing {
                     return Err(Error::NotFound { path: dir });
                 }
-                fs.create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;
+                fs.create_dir_all(&dir)
+                    .map_err(|e| Error::io("create directory", &dir, e))?;
             }
             Err(e) => return Err(Error::io("stat", &dir, e)),
         }
         let dir_lock = fs.lock_dir(&dir).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::WouldBlock { Error::Locked { path: dir.clone() } } else { Error::io("lock", &dir, e) }
+            if e.kind() == std::io::ErrorKind::WouldBlock {
+                Error::Locked { path: dir.clone() }
+            } else {
+                Error::io("lock", &dir, e)
+            }
         })?;
         let read_only = opts.recovery == RecoveryMode::Salvage;
         let rec = recovery::recover(&*fs, &dir, opts.recovery, opts.max_entry_size)?;
-        let log_id = if rec.segments.is_empty() { new_log_id() } else { rec.log_id };
+        let log_id = if rec.segments.is_empty() {
+            opts.new_log_id.unwrap_or_else(new_log_id)
+        } else {
+            rec.log_id
+        };
         let seed = format::crc_seed(log_id);
         let mut segments = rec.segments;
         let mut tail = match rec.tail {
@@ -121,7 +134,13 @@ impl Wal {
             _ => None,
         };
         if segments.is_empty() && !read_only {
-            let header = SegmentHeader { log_id, seq: 1, first_index: 1, prev_last_index: 0, prev_crc: 0 };
+            let header = SegmentHeader {
+                log_id,
+                seq: 1,
+                first_index: 1,
+                prev_last_index: 0,
+                prev_crc: 0,
+            };
             let seg = create_segment(&opts, &dir, &header)?;
             segments.push(Arc::clone(&seg));
             tail = Some(Tail {
@@ -138,7 +157,9 @@ impl Wal {
         }
         let first_index = segments.first().map_or(1, |s| s.first_index());
         let last = segments.last().map_or(0, |s| s.last_index());
-        let (seg_bytes, seg_entries) = tail.as_ref().map_or((0, 0), |t| (t.pos, t.positions.len() as u64));
+        let (seg_bytes, seg_entries) = tail
+            .as_ref()
+            .map_or((0, 0), |t| (t.pos, t.positions.len() as u64));
         let limits = Limits {
             seed,
             segment_size: opts.segment_size,
@@ -180,11 +201,20 @@ impl Wal {
         let flusher = match inner.opts.sync {
             SyncPolicy::Interval(_) | SyncPolicy::Batch { .. } if !read_only => {
                 let inner = Arc::clone(&inner);
-                Some(std::thread::Builder::new().name("wal-flusher".into()).spawn(move || inner.flusher()).map_err(|e| Error::io("spawn flusher", "", e))?)
+                Some(
+                    std::thread::Builder::new()
+                        .name("wal-flusher".into())
+                        .spawn(move || inner.flusher())
+                        .map_err(|e| Error::io("spawn flusher", "", e))?,
+                )
             }
             _ => None,
         };
-        Ok(Self { inner, flusher, closed: false })
+        Ok(Self {
+            inner,
+            flusher,
+            closed: false,
+        })
     }
 
     /// Appends one entry and returns its index (1-based, dense). Returns when the entry is
@@ -215,7 +245,8 @@ impl Wal {
     /// [`Error::Io`] (which poisons the log), [`Error::Poisoned`], [`Error::ReadOnly`].
     pub fn sync(&self) -> Result<()> {
         self.inner.check_writable()?;
-        self.inner.commit(self.inner.assigned.load(Ordering::Acquire))
+        self.inner
+            .commit(self.inner.assigned.load(Ordering::Acquire))
     }
 
     /// Blocks until every entry up to `index` is durable, syncing if needed.
@@ -225,7 +256,11 @@ impl Wal {
     pub fn wait_durable(&self, index: u64) -> Result<()> {
         let last = self.last_index();
         if index > last {
-            return Err(Error::IndexOutOfRange { index, first: self.first_index(), last });
+            return Err(Error::IndexOutOfRange {
+                index,
+                first: self.first_index(),
+                last,
+            });
         }
         if index <= self.durable_index() {
             return Ok(());
@@ -289,8 +324,21 @@ impl Wal {
         if !self.inner.read_only && self.inner.poison.get().is_none() {
             self.inner.flush()?;
         }
-        let segments = Arc::clone(&self.inner.segments.read().unwrap_or_else(PoisonError::into_inner));
-        Ok(Iter::new(segments, self.inner.salvage.clone(), index, last, self.inner.seed, self.inner.opts.max_entry_size))
+        let segments = Arc::clone(
+            &self
+                .inner
+                .segments
+                .read()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        Ok(Iter::new(
+            segments,
+            self.inner.salvage.clone(),
+            index,
+            last,
+            self.inner.seed,
+            self.inner.opts.max_entry_size,
+        ))
     }
 
     /// Decodes every entry as an `E`, in index order, and calls `f(index, entry)`.
@@ -346,10 +394,20 @@ impl Drop for Wal {
 }
 
 fn create_segment(opts: &Options, dir: &Path, header: &SegmentHeader) -> Result<Arc<Segment>> {
-    let prealloc = if opts.preallocate { opts.segment_size } else { 0 };
+    let prealloc = if opts.preallocate {
+        opts.segment_size
+    } else {
+        0
+    };
     let (path, file) = segment::create(&*opts.fs, dir, header, prealloc)?;
     let last = header.first_index - 1;
-    Ok(Arc::new(Segment::new(path, file, *header, HEADER_LEN as u64, last)))
+    Ok(Arc::new(Segment::new(
+        path,
+        file,
+        *header,
+        HEADER_LEN as u64,
+        last,
+    )))
 }
 
 impl Inner {
@@ -358,7 +416,9 @@ impl Inner {
             return Err(Error::ReadOnly);
         }
         match self.poison.get() {
-            Some(source) => Err(Error::Poisoned { source: Arc::clone(source) }),
+            Some(source) => Err(Error::Poisoned {
+                source: Arc::clone(source),
+            }),
             None => Ok(()),
         }
     }
@@ -366,7 +426,10 @@ impl Inner {
     /// Records a write or sync failure: from now on every write fails.
     fn poison(&self, err: Error) -> Error {
         if let Error::Io { source, .. } = &err {
-            let _ = self.poison.set(Arc::new(std::io::Error::new(source.kind(), err.to_string())));
+            let _ = self.poison.set(Arc::new(std::io::Error::new(
+                source.kind(),
+                err.to_string(),
+            )));
         }
         self.group_cv.notify_all();
         err
@@ -406,7 +469,10 @@ impl Inner {
             }
             self.check_writable()?;
             if *leading {
-                leading = self.group_cv.wait(leading).unwrap_or_else(PoisonError::into_inner);
+                leading = self
+                    .group_cv
+                    .wait(leading)
+                    .unwrap_or_else(PoisonError::into_inner);
                 continue;
             }
             *leading = true;
@@ -422,13 +488,20 @@ impl Inner {
     /// Writes the buffer, a sync marker, and fdatasyncs. Publishes the new durable index.
     fn sync_now(&self) -> Result<()> {
         let mut guard = lock(&self.tail);
-        let Some(tail) = guard.as_mut() else { return Err(Error::ReadOnly) };
+        let Some(tail) = guard.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
         *lock(&self.oldest_unsynced) = None;
         lock(&self.pending).since_sync = 0;
         self.write_pending(tail)?;
-        let wrote = tail.write_marker().map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
+        let wrote = tail
+            .write_marker()
+            .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
         if wrote {
-            tail.seg.file.sync_data().map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
+            tail.seg
+                .file
+                .sync_data()
+                .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
         }
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
         Ok(())
@@ -437,7 +510,9 @@ impl Inner {
     /// Writes buffered entries to the file without syncing.
     fn flush(&self) -> Result<()> {
         let mut guard = lock(&self.tail);
-        let Some(tail) = guard.as_mut() else { return Ok(()) };
+        let Some(tail) = guard.as_mut() else {
+            return Ok(());
+        };
         self.write_pending(tail)
     }
 
@@ -447,7 +522,8 @@ impl Inner {
             if chunk.rotate {
                 self.rotate(tail)?;
             }
-            tail.write_chunk(&chunk).map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
+            tail.write_chunk(&chunk)
+                .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
             lock(&self.pending).recycle(chunk.bytes);
         }
         Ok(())
@@ -455,7 +531,9 @@ impl Inner {
 
     /// Seals the tail segment and starts the next one.
     fn rotate(&self, tail: &mut Tail) -> Result<()> {
-        let crc = tail.seal().map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
+        let crc = tail
+            .seal()
+            .map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
         // The seal synced every entry of the old segment.
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
         let old = &tail.seg.header;
@@ -468,7 +546,10 @@ impl Inner {
         };
         let seg = create_segment(&self.opts, &self.dir, &header).map_err(|e| self.poison(e))?;
         {
-            let mut list = self.segments.write().unwrap_or_else(PoisonError::into_inner);
+            let mut list = self
+                .segments
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             let mut next = Vec::clone(&list);
             next.push(Arc::clone(&seg));
             *list = Arc::new(next);
@@ -498,20 +579,34 @@ impl Inner {
     fn flusher(&self) {
         let mut stop = lock(&self.stop);
         loop {
+            // Checked under the lock before every wait, so a stop is never missed.
+            if *stop {
+                return;
+            }
             let wait = match self.opts.sync {
                 SyncPolicy::Interval(d) => d,
                 SyncPolicy::Batch { max_delay, .. } => {
                     let oldest = *lock(&self.oldest_unsynced);
-                    oldest.map_or(max_delay, |t| max_delay.saturating_sub(t.elapsed()).max(Duration::from_micros(100)))
+                    oldest.map_or(max_delay, |t| {
+                        max_delay
+                            .saturating_sub(t.elapsed())
+                            .max(Duration::from_micros(100))
+                    })
                 }
                 _ => return,
             };
-            stop = self.stop_cv.wait_timeout(stop, wait).unwrap_or_else(PoisonError::into_inner).0;
+            stop = self
+                .stop_cv
+                .wait_timeout(stop, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
             if *stop || self.poison.get().is_some() {
                 return;
             }
             let due = match self.opts.sync {
-                SyncPolicy::Batch { max_delay, .. } => lock(&self.oldest_unsynced).is_some_and(|t| t.elapsed() >= max_delay),
+                SyncPolicy::Batch { max_delay, .. } => {
+                    lock(&self.oldest_unsynced).is_some_and(|t| t.elapsed() >= max_delay)
+                }
                 _ => true,
             };
             let target = self.assigned.load(Ordering::Acquire);

@@ -51,7 +51,16 @@ pub(crate) struct Pending {
 
 impl Pending {
     pub(crate) fn new(next_index: u64, seg_bytes: u64, seg_entries: u64, limits: Limits) -> Self {
-        Self { next_index, chunks: Vec::new(), bytes: 0, since_sync: 0, seg_bytes, seg_entries, spare: Vec::new(), limits }
+        Self {
+            next_index,
+            chunks: Vec::new(),
+            bytes: 0,
+            since_sync: 0,
+            seg_bytes,
+            seg_entries,
+            spare: Vec::new(),
+            limits,
+        }
     }
 
     /// Encodes `entries` as one unit (a batch when more than one) and returns the last index.
@@ -64,7 +73,10 @@ impl Pending {
         }
         if self.chunks.is_empty() {
             let bytes = self.spare.pop().unwrap_or_default();
-            self.chunks.push(Chunk { bytes, ..Chunk::default() });
+            self.chunks.push(Chunk {
+                bytes,
+                ..Chunk::default()
+            });
         }
         let limits = self.limits;
         let first = self.next_index;
@@ -77,11 +89,19 @@ impl Pending {
             let outcome = if type_id == 0 {
                 Err(Error::ReservedEntryType)
             } else {
-                e.encode(&mut chunk.bytes).map_err(|source| Error::Encode { type_id, source })
+                e.encode(&mut chunk.bytes)
+                    .map_err(|source| Error::Encode { type_id, source })
             };
             let size = chunk.bytes.len() - start - FRAME_HEADER_LEN;
             let outcome = outcome.and_then(|()| {
-                if size > limits.max_entry_size as usize { Err(Error::EntryTooLarge { size, max: limits.max_entry_size }) } else { Ok(()) }
+                if size > limits.max_entry_size as usize {
+                    Err(Error::EntryTooLarge {
+                        size,
+                        max: limits.max_entry_size,
+                    })
+                } else {
+                    Ok(())
+                }
             });
             if let Err(err) = outcome {
                 chunk.bytes.truncate(batch_start);
@@ -92,11 +112,23 @@ impl Pending {
             if (k as u64) + 1 < n {
                 flags |= FLAG_BATCH_MORE;
             }
-            format::finish_frame(&mut chunk.bytes, start, limits.seed, type_id, flags, first + k as u64);
-            chunk.positions.push(u32::try_from(start).unwrap_or(u32::MAX));
+            format::finish_frame(
+                &mut chunk.bytes,
+                start,
+                limits.seed,
+                type_id,
+                flags,
+                first + k as u64,
+            );
+            chunk
+                .positions
+                .push(u32::try_from(start).unwrap_or(u32::MAX));
         }
         let total = (chunk.bytes.len() - batch_start) as u64;
-        let full = self.seg_bytes + total > limits.segment_size || limits.max_segment_entries.is_some_and(|m| self.seg_entries + n > m);
+        let full = self.seg_bytes + total > limits.segment_size
+            || limits
+                .max_segment_entries
+                .is_some_and(|m| self.seg_entries + n > m);
         if self.seg_entries > 0 && full {
             // The unit starts a new segment; a batch never spans two.
             if batch_start == 0 {
@@ -106,8 +138,17 @@ impl Pending {
                 bytes.extend_from_slice(&chunk.bytes[batch_start..]);
                 chunk.bytes.truncate(batch_start);
                 let offset = u32::try_from(batch_start).unwrap_or(u32::MAX);
-                let positions = chunk.positions.drain(positions_before..).map(|p| p - offset).collect();
-                self.chunks.push(Chunk { rotate: true, last_index: 0, bytes, positions });
+                let positions = chunk
+                    .positions
+                    .drain(positions_before..)
+                    .map(|p| p - offset)
+                    .collect();
+                self.chunks.push(Chunk {
+                    rotate: true,
+                    last_index: 0,
+                    bytes,
+                    positions,
+                });
             }
             self.seg_bytes = HEADER_LEN as u64 + total;
             self.seg_entries = n;
@@ -171,7 +212,8 @@ impl Tail {
         io::write_all_at(self.file(), &chunk.bytes, self.pos)?;
         self.window.update(&chunk.bytes);
         let base = u32::try_from(self.pos).unwrap_or(u32::MAX);
-        self.positions.extend(chunk.positions.iter().map(|p| base + p));
+        self.positions
+            .extend(chunk.positions.iter().map(|p| base + p));
         self.pos += chunk.bytes.len() as u64;
         if !chunk.positions.is_empty() {
             self.last_written = chunk.last_index;
@@ -187,9 +229,19 @@ impl Tail {
             return Ok(false);
         }
         let window_len = u32::try_from(self.pos - self.marker_end).unwrap_or(u32::MAX);
-        let window_crc = std::mem::replace(&mut self.window, crc32fast::Hasher::new_with_initial(self.seed)).finalize();
+        let window_crc = std::mem::replace(
+            &mut self.window,
+            crc32fast::Hasher::new_with_initial(self.seed),
+        )
+        .finalize();
         self.scratch.clear();
-        format::encode_marker(&mut self.scratch, self.seed, self.last_written, window_len, window_crc);
+        format::encode_marker(
+            &mut self.scratch,
+            self.seed,
+            self.last_written,
+            window_len,
+            window_crc,
+        );
         io::write_all_at(&*self.seg.file, &self.scratch, self.pos)?;
         self.pos += self.scratch.len() as u64;
         self.marker_end = self.pos;
@@ -205,7 +257,14 @@ impl Tail {
         self.scratch.clear();
         let first = self.seg.first_index();
         let offset = u32::try_from(self.pos).unwrap_or(u32::MAX);
-        let crc = format::encode_footer(&mut self.scratch, self.seed, first, self.seg.last_index(), &self.positions, offset);
+        let crc = format::encode_footer(
+            &mut self.scratch,
+            self.seed,
+            first,
+            self.seg.last_index(),
+            &self.positions,
+            offset,
+        );
         io::write_all_at(&*self.seg.file, &self.scratch, self.pos)?;
         self.pos += self.scratch.len() as u64;
         self.seg.file.set_len(self.pos)?;

@@ -81,7 +81,10 @@ pub trait FileSystem: Send + Sync + fmt::Debug + 'static {
 }
 
 /// An open file, read and written at explicit offsets so that one handle serves many threads.
-#[expect(clippy::len_without_is_empty, reason = "a file's length is what the log asks for")]
+#[expect(
+    clippy::len_without_is_empty,
+    reason = "a file's length is what the log asks for"
+)]
 pub trait File: Send + Sync + fmt::Debug {
     /// Reads up to `buf.len()` bytes at `offset`; returns how many were read (0 at the end).
     ///

@@ -50,11 +50,17 @@ impl FileSystem for RealFs {
     }
 
     fn open_write(&self, path: &Path) -> io::Result<Arc<dyn File>> {
-        Ok(Arc::new(RealFile(fs::OpenOptions::new().read(true).write(true).open(path)?)))
+        Ok(Arc::new(RealFile(
+            fs::OpenOptions::new().read(true).write(true).open(path)?,
+        )))
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Arc<dyn File>> {
-        let f = fs::OpenOptions::new().read(true).write(true).create_new(true).open(path)?;
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)?;
         Ok(Arc::new(RealFile(f)))
     }
 
@@ -71,7 +77,12 @@ impl FileSystem for RealFs {
     }
 
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
-        let f = fs::OpenOptions::new().read(true).write(true).create(true).truncate(false).open(dir.join("LOCK"))?;
+        let f = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("LOCK"))?;
         match f.try_lock() {
             Ok(()) => Ok(Box::new(RealLock(f))),
             Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),

@@ -133,6 +133,7 @@ struct State {
     capacity: Option<u64>,
     stats: Stats,
     locks: HashSet<PathBuf>,
+    sync_delay: std::time::Duration,
 }
 
 /// The simulated file system. Clones share one state.
@@ -162,15 +163,22 @@ fn apply(image: &mut Vec<u8>, op: &Pending) {
 }
 
 fn split(path: &Path) -> io::Result<(PathBuf, String)> {
-    let parent = path.parent().ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
-    let name = path.file_name().and_then(|n| n.to_str()).ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let parent = path
+        .parent()
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
     Ok((parent.to_path_buf(), name.to_owned()))
 }
 
 impl State {
     fn check(&mut self, op: Op) -> io::Result<()> {
         self.stats.ops += 1;
-        let Some(fault) = self.fault else { return Ok(()) };
+        let Some(fault) = self.fault else {
+            return Ok(());
+        };
         if fault.op.is_some_and(|o| o != op) {
             return Ok(());
         }
@@ -190,16 +198,23 @@ impl State {
 
     fn lookup(&self, path: &Path) -> io::Result<u64> {
         let (dir, name) = split(path)?;
-        self.dirs.get(&dir).and_then(|d| d.entries.get(&name)).copied().ok_or_else(|| io::ErrorKind::NotFound.into())
+        self.dirs
+            .get(&dir)
+            .and_then(|d| d.entries.get(&name))
+            .copied()
+            .ok_or_else(|| io::ErrorKind::NotFound.into())
     }
 
     fn dir_mut(&mut self, dir: &Path) -> io::Result<&mut Dir> {
-        self.dirs.get_mut(dir).ok_or_else(|| io::ErrorKind::NotFound.into())
+        self.dirs
+            .get_mut(dir)
+            .ok_or_else(|| io::ErrorKind::NotFound.into())
     }
 
     /// Room for `growth` more bytes, or how many of them fit.
     fn room(&self, growth: u64) -> u64 {
-        self.capacity.map_or(growth, |cap| growth.min(cap.saturating_sub(self.used())))
+        self.capacity
+            .map_or(growth, |cap| growth.min(cap.saturating_sub(self.used())))
     }
 }
 
@@ -227,6 +242,11 @@ impl SimFs {
         self.lock().capacity = bytes;
     }
 
+    /// Makes every `sync_data` take `delay` (outside the file system's lock), as a disk does.
+    pub fn set_sync_delay(&self, delay: std::time::Duration) {
+        self.lock().sync_delay = delay;
+    }
+
     /// Counts of the operations made so far.
     #[must_use]
     pub fn stats(&self) -> Stats {
@@ -237,9 +257,16 @@ impl SimFs {
     #[must_use]
     pub fn crash(&self, crash: Crash) -> SimFs {
         let s = self.lock();
-        let mut out = State { next_inode: s.next_inode, ..State::default() };
+        let mut out = State {
+            next_inode: s.next_inode,
+            ..State::default()
+        };
         for (path, dir) in &s.dirs {
-            let entries = if crash == Crash::ProcessKill { &dir.entries } else { &dir.durable };
+            let entries = if crash == Crash::ProcessKill {
+                &dir.entries
+            } else {
+                &dir.durable
+            };
             for &ino in entries.values() {
                 let Some(f) = s.files.get(&ino) else { continue };
                 let image = match crash {
@@ -247,11 +274,26 @@ impl SimFs {
                     Crash::DropUnsynced => f.durable.clone(),
                     Crash::TornPrefix(n) => torn_prefix(f, n),
                 };
-                out.files.insert(ino, Inode { data: image.clone(), durable: image, pending: Vec::new() });
+                out.files.insert(
+                    ino,
+                    Inode {
+                        data: image.clone(),
+                        durable: image,
+                        pending: Vec::new(),
+                    },
+                );
             }
-            out.dirs.insert(path.clone(), Dir { entries: entries.clone(), durable: entries.clone() });
+            out.dirs.insert(
+                path.clone(),
+                Dir {
+                    entries: entries.clone(),
+                    durable: entries.clone(),
+                },
+            );
         }
-        SimFs { state: Arc::new(Mutex::new(out)) }
+        SimFs {
+            state: Arc::new(Mutex::new(out)),
+        }
     }
 
     /// The current (page-cache) contents of a file, or `None` if there is none at `path`.
@@ -279,15 +321,26 @@ impl SimFs {
             d.durable.insert(name, ino);
             ino
         };
-        s.files.insert(ino, Inode { data: bytes.to_vec(), durable: bytes.to_vec(), pending: Vec::new() });
+        s.files.insert(
+            ino,
+            Inode {
+                data: bytes.to_vec(),
+                durable: bytes.to_vec(),
+                pending: Vec::new(),
+            },
+        );
     }
 
     /// Removes a file durably: for damaging a log in tests. Returns whether it existed.
     #[must_use = "whether the file existed"]
     pub fn delete_file(&self, path: &Path) -> bool {
         let mut s = self.lock();
-        let Ok((dir, name)) = split(path) else { return false };
-        let Some(d) = s.dirs.get_mut(&dir) else { return false };
+        let Ok((dir, name)) = split(path) else {
+            return false;
+        };
+        let Some(d) = s.dirs.get_mut(&dir) else {
+            return false;
+        };
         d.durable.remove(&name);
         d.entries.remove(&name).is_some()
     }
@@ -295,7 +348,11 @@ impl SimFs {
     /// The names in a directory, sorted.
     #[must_use]
     pub fn file_names(&self, dir: &Path) -> Vec<String> {
-        self.lock().dirs.get(dir).map(|d| d.entries.keys().cloned().collect()).unwrap_or_default()
+        self.lock()
+            .dirs
+            .get(dir)
+            .map(|d| d.entries.keys().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -305,7 +362,13 @@ fn torn_prefix(f: &Inode, mut budget: u64) -> Vec<u8> {
         match op {
             Pending::Write { offset, data } => {
                 let take = usize::try_from(budget.min(data.len() as u64)).unwrap_or(usize::MAX);
-                apply(&mut image, &Pending::Write { offset: *offset, data: data[..take].to_vec() });
+                apply(
+                    &mut image,
+                    &Pending::Write {
+                        offset: *offset,
+                        data: data[..take].to_vec(),
+                    },
+                );
                 budget -= take as u64;
                 if take < data.len() {
                     break;
@@ -368,14 +431,22 @@ impl FileSystem for SimFs {
         let mut s = self.lock();
         s.check(Op::Open)?;
         let ino = s.lookup(path)?;
-        Ok(Arc::new(SimFile { fs: self.clone(), ino, writable: false }))
+        Ok(Arc::new(SimFile {
+            fs: self.clone(),
+            ino,
+            writable: false,
+        }))
     }
 
     fn open_write(&self, path: &Path) -> io::Result<Arc<dyn File>> {
         let mut s = self.lock();
         s.check(Op::Open)?;
         let ino = s.lookup(path)?;
-        Ok(Arc::new(SimFile { fs: self.clone(), ino, writable: true }))
+        Ok(Arc::new(SimFile {
+            fs: self.clone(),
+            ino,
+            writable: true,
+        }))
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Arc<dyn File>> {
@@ -390,7 +461,11 @@ impl FileSystem for SimFs {
         }
         d.entries.insert(name, ino);
         s.files.insert(ino, Inode::default());
-        Ok(Arc::new(SimFile { fs: self.clone(), ino, writable: true }))
+        Ok(Arc::new(SimFile {
+            fs: self.clone(),
+            ino,
+            writable: true,
+        }))
     }
 
     fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
@@ -429,7 +504,10 @@ impl FileSystem for SimFs {
         if !s.locks.insert(dir.to_path_buf()) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
-        Ok(Box::new(SimLock { fs: self.clone(), dir: dir.to_path_buf() }))
+        Ok(Box::new(SimLock {
+            fs: self.clone(),
+            dir: dir.to_path_buf(),
+        }))
     }
 }
 
@@ -444,7 +522,11 @@ impl SimFile {
     }
 
     fn writable(&self) -> io::Result<()> {
-        if self.writable { Ok(()) } else { Err(io::Error::from_raw_os_error(9)) }
+        if self.writable {
+            Ok(())
+        } else {
+            Err(io::Error::from_raw_os_error(9))
+        }
     }
 
     fn push(s: &mut State, ino: u64, op: Pending) {
@@ -459,7 +541,9 @@ impl File for SimFile {
     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
         self.with(Op::Read, |s, ino| {
             let data = &s.files[&ino].data;
-            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(data.len());
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(data.len());
             let n = buf.len().min(data.len() - start);
             buf[..n].copy_from_slice(&data[start..start + n]);
             Ok(n)
@@ -477,7 +561,14 @@ impl File for SimFile {
             if n == 0 && !buf.is_empty() {
                 return Err(FaultError::NoSpace.to_io());
             }
-            Self::push(s, ino, Pending::Write { offset, data: buf[..n].to_vec() });
+            Self::push(
+                s,
+                ino,
+                Pending::Write {
+                    offset,
+                    data: buf[..n].to_vec(),
+                },
+            );
             s.stats.writes += 1;
             Ok(n)
         })
@@ -515,6 +606,10 @@ impl File for SimFile {
     }
 
     fn sync_data(&self) -> io::Result<()> {
+        let delay = self.fs.lock().sync_delay;
+        if !delay.is_zero() {
+            std::thread::sleep(delay);
+        }
         self.with(Op::Sync, |s, ino| {
             if let Some(f) = s.files.get_mut(&ino) {
                 for op in std::mem::take(&mut f.pending) {
@@ -543,23 +638,51 @@ mod tests {
         f.write_at(b"hello", 0).unwrap();
         f.sync_data().unwrap();
         // The name is not durable until the directory is synced.
-        assert_eq!(fs.crash(Crash::DropUnsynced).read_file(Path::new("/d/a")), None);
+        assert_eq!(
+            fs.crash(Crash::DropUnsynced).read_file(Path::new("/d/a")),
+            None
+        );
         fs.sync_dir(Path::new("/d")).unwrap();
         f.write_at(b" world", 5).unwrap();
-        assert_eq!(fs.crash(Crash::DropUnsynced).read_file(Path::new("/d/a")).unwrap(), b"hello");
-        assert_eq!(fs.crash(Crash::TornPrefix(3)).read_file(Path::new("/d/a")).unwrap(), b"hello wo");
-        assert_eq!(fs.crash(Crash::ProcessKill).read_file(Path::new("/d/a")).unwrap(), b"hello world");
+        assert_eq!(
+            fs.crash(Crash::DropUnsynced)
+                .read_file(Path::new("/d/a"))
+                .unwrap(),
+            b"hello"
+        );
+        assert_eq!(
+            fs.crash(Crash::TornPrefix(3))
+                .read_file(Path::new("/d/a"))
+                .unwrap(),
+            b"hello wo"
+        );
+        assert_eq!(
+            fs.crash(Crash::ProcessKill)
+                .read_file(Path::new("/d/a"))
+                .unwrap(),
+            b"hello world"
+        );
     }
 
     #[test]
     fn faults_fire_once_or_persist() {
         let fs = SimFs::new();
         let f = file(&fs, "/d/a");
-        fs.set_fault(Some(Fault { op: Some(Op::Sync), skip: 1, persistent: false, error: FaultError::Eio }));
+        fs.set_fault(Some(Fault {
+            op: Some(Op::Sync),
+            skip: 1,
+            persistent: false,
+            error: FaultError::Eio,
+        }));
         f.sync_data().unwrap();
         assert_eq!(f.sync_data().unwrap_err().raw_os_error(), Some(5));
         f.sync_data().unwrap();
-        fs.set_fault(Some(Fault { op: None, skip: 0, persistent: true, error: FaultError::Eio }));
+        fs.set_fault(Some(Fault {
+            op: None,
+            skip: 0,
+            persistent: true,
+            error: FaultError::Eio,
+        }));
         assert!(f.write_at(b"x", 0).is_err());
         assert!(f.len().is_err());
     }

@@ -1,0 +1,94 @@
+//! Helpers shared by the integration tests.
+#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+#![allow(dead_code, reason = "each test file uses a part")]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use wal_core::testing::SimFs;
+use wal_core::{DecodeError, EncodeError, Entry, Options, Wal};
+
+const fn all_ids() -> [u8; 255] {
+    let mut a = [0u8; 255];
+    let mut i = 0;
+    while i < 255 {
+        a[i] = (i + 1) as u8;
+        i += 1;
+    }
+    a
+}
+
+/// Counts every call of `Blob::decode`, to prove lazy iteration never decodes.
+pub static DECODES: AtomicUsize = AtomicUsize::new(0);
+
+/// An entry of any type id with raw bytes as its payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blob {
+    pub ty: u8,
+    pub data: Vec<u8>,
+}
+
+impl Blob {
+    pub fn new(ty: u8, data: impl Into<Vec<u8>>) -> Self {
+        Self {
+            ty,
+            data: data.into(),
+        }
+    }
+
+    /// The `i`-th entry of a deterministic test sequence.
+    pub fn nth(i: u64) -> Self {
+        let len = (i * 7 % 61) as usize;
+        Self {
+            ty: (i % 5 + 1) as u8,
+            data: (0..len).map(|k| (i as usize + k) as u8).collect(),
+        }
+    }
+}
+
+impl Entry for Blob {
+    const TYPE_IDS: &'static [u8] = &all_ids();
+
+    fn type_id(&self) -> u8 {
+        self.ty
+    }
+
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
+        out.extend_from_slice(&self.data);
+        Ok(())
+    }
+
+    fn decode(type_id: u8, payload: &[u8]) -> Result<Self, DecodeError> {
+        DECODES.fetch_add(1, Ordering::Relaxed);
+        Ok(Self {
+            ty: type_id,
+            data: payload.to_vec(),
+        })
+    }
+}
+
+pub fn dir() -> PathBuf {
+    PathBuf::from("/log")
+}
+
+pub fn sim_opts(fs: &SimFs) -> Options {
+    Options::default()
+        .file_system(Arc::new(fs.clone()))
+        .segment_size(64 * 1024)
+}
+
+/// Every entry in the log, decoded.
+pub fn read_all(wal: &Wal) -> Vec<(u64, Blob)> {
+    let mut out = Vec::new();
+    wal.replay(|i, b: Blob| out.push((i, b))).expect("replay");
+    out
+}
+
+pub fn segment_files(fs: &SimFs, dir: &Path) -> Vec<PathBuf> {
+    fs.file_names(dir)
+        .into_iter()
+        .filter(|n| n.ends_with(".wal"))
+        .map(|n| dir.join(n))
+        .collect()
+}

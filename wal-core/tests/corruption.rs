@@ -1,0 +1,288 @@
+//! Damage to acknowledged data is refused with file and offset; a torn tail is cut.
+#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+mod common;
+
+use std::path::Path;
+
+use common::{Blob, dir, read_all, segment_files, sim_opts};
+use wal_core::testing::{Crash, Fault, FaultError, Op, SimFs};
+use wal_core::{CorruptionKind, Error, RecoveryMode, SyncPolicy, Wal};
+
+const SEGMENT: &str = "/log/00000000000000000001.wal";
+const HEADER: usize = 64;
+const MARKER: usize = 27;
+
+fn frame_len(i: u64) -> usize {
+    18 + Blob::nth(i).data.len()
+}
+
+/// Five entries each synced on its own (a marker after each), then `tail` unsynced entries.
+fn log(tail: u64) -> SimFs {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs).sync(SyncPolicy::Never)).unwrap();
+    for i in 1..=5 {
+        wal.append(&Blob::nth(i)).unwrap();
+        wal.sync().unwrap();
+    }
+    for i in 6..6 + tail {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    let _ = wal.iter().unwrap().count();
+    std::mem::forget(wal);
+    fs.crash(Crash::ProcessKill)
+}
+
+/// Offset of entry `i`'s frame when entries 1..=5 each have a marker after them.
+fn offset_of(i: u64) -> usize {
+    HEADER
+        + (1..i)
+            .map(|k| frame_len(k) + if k <= 5 { MARKER } else { 0 })
+            .sum::<usize>()
+}
+
+fn flip(fs: &SimFs, path: &str, at: usize) {
+    let mut bytes = fs.read_file(path.as_ref()).unwrap();
+    bytes[at] ^= 0x10;
+    fs.write_file(path.as_ref(), &bytes);
+}
+
+fn open(fs: &SimFs, mode: RecoveryMode) -> wal_core::Result<Wal> {
+    Wal::open(dir(), sim_opts(fs).recovery(mode))
+}
+
+#[test]
+fn bit_flip_before_the_last_sync_marker_is_an_error_naming_file_and_offset() {
+    let fs = log(0);
+    flip(&fs, SEGMENT, offset_of(2) + 20);
+    let before = fs.read_file(SEGMENT.as_ref()).unwrap();
+    let err = open(&fs, RecoveryMode::TolerateTornTail).unwrap_err();
+    match &err {
+        Error::Corruption {
+            segment,
+            offset,
+            kind: CorruptionKind::Checksum { .. },
+        } => {
+            assert_eq!(segment, Path::new(SEGMENT));
+            assert_eq!(*offset, offset_of(2) as u64);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        err.to_string().contains(SEGMENT) && err.to_string().contains(&offset_of(2).to_string()),
+        "{err}"
+    );
+    assert_eq!(
+        fs.read_file(SEGMENT.as_ref()).unwrap(),
+        before,
+        "a refused open modifies nothing"
+    );
+    assert!(matches!(
+        open(&fs, RecoveryMode::Strict),
+        Err(Error::Corruption { .. })
+    ));
+}
+
+#[test]
+fn bit_flip_after_the_last_sync_marker_is_cut_and_reported() {
+    let fs = log(3);
+    flip(&fs, SEGMENT, offset_of(7) + 19);
+    assert!(
+        matches!(
+            open(&fs, RecoveryMode::Strict),
+            Err(Error::Corruption { .. })
+        ),
+        "strict refuses a torn tail"
+    );
+    let wal = open(&fs, RecoveryMode::TolerateTornTail).unwrap();
+    // Entry 8 is valid but follows the damage in the unsynced window: never acknowledged.
+    assert_eq!(read_all(&wal).len(), 6);
+    let report = wal.recovery_report();
+    assert_eq!(report.cuts.len(), 1);
+    assert_eq!(report.cuts[0].offset, offset_of(7) as u64);
+    assert_eq!(report.cuts[0].segment, Path::new(SEGMENT));
+    assert!(matches!(
+        report.cuts[0].reason,
+        CorruptionKind::Checksum { .. }
+    ));
+    let q = &report.quarantined[0];
+    assert_eq!(fs.read_file(q).unwrap().len() as u64, report.cuts[0].bytes);
+}
+
+#[test]
+fn point_in_time_keeps_the_prefix_before_the_damage() {
+    let fs = log(0);
+    flip(&fs, SEGMENT, offset_of(3) + 20);
+    let wal = open(&fs, RecoveryMode::PointInTime).unwrap();
+    assert_eq!(read_all(&wal).len(), 2);
+    assert_eq!(wal.recovery_report().cuts[0].offset, offset_of(3) as u64);
+    assert_eq!(wal.append(&Blob::nth(3)).unwrap(), 3);
+}
+
+#[test]
+fn salvage_reads_every_valid_record_and_writes_nothing() {
+    let fs = log(0);
+    flip(&fs, SEGMENT, offset_of(3) + 20);
+    let before = fs.read_file(SEGMENT.as_ref()).unwrap();
+    let wal = open(&fs, RecoveryMode::Salvage).unwrap();
+    let got: Vec<u64> = read_all(&wal).into_iter().map(|(i, _)| i).collect();
+    assert_eq!(got, vec![1, 2, 4, 5]);
+    assert_eq!(wal.recovery_report().cuts[0].offset, offset_of(3) as u64);
+    assert!(matches!(wal.append(&Blob::nth(9)), Err(Error::ReadOnly)));
+    drop(wal);
+    assert_eq!(fs.read_file(SEGMENT.as_ref()).unwrap(), before);
+}
+
+#[test]
+fn zeros_before_a_valid_marker_are_a_hole() {
+    let fs = log(0);
+    let mut bytes = fs.read_file(SEGMENT.as_ref()).unwrap();
+    let at = offset_of(2);
+    bytes[at..at + frame_len(2)].fill(0);
+    fs.write_file(SEGMENT.as_ref(), &bytes);
+    let err = open(&fs, RecoveryMode::TolerateTornTail).unwrap_err();
+    assert!(
+        matches!(err, Error::Corruption { offset, kind: CorruptionKind::Hole, .. } if offset == at as u64),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn damage_in_a_sealed_segment_is_refused_even_at_its_end() {
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=300 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    wal.close().unwrap();
+    let segs = segment_files(&fs, &dir());
+    assert!(segs.len() >= 3);
+    let first = segs[0].to_str().unwrap();
+    // Cut the footer off a sealed segment.
+    let bytes = fs.read_file(segs[0].as_ref()).unwrap();
+    fs.write_file(segs[0].as_ref(), &bytes[..bytes.len() - 10]);
+    let err = Wal::open(dir(), opts.clone()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corruption { segment, .. } if segment.to_str() == Some(first)),
+        "{err:?}"
+    );
+    // Flip a payload bit in the middle of it.
+    fs.write_file(segs[0].as_ref(), &bytes);
+    flip(&fs, first, 200);
+    assert!(matches!(
+        Wal::open(dir(), opts.clone()),
+        Err(Error::Corruption { .. })
+    ));
+    // Point in time keeps what precedes the damage and removes the later segments.
+    let wal = Wal::open(dir(), opts.recovery(RecoveryMode::PointInTime)).unwrap();
+    assert!(wal.last_index() < 10, "{}", wal.last_index());
+    assert_eq!(wal.recovery_report().removed_segments.len(), segs.len() - 1);
+}
+
+#[test]
+fn a_missing_middle_segment_is_refused() {
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=300 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    wal.close().unwrap();
+    let segs = segment_files(&fs, &dir());
+    assert!(fs.delete_file(&segs[1]));
+    let err = Wal::open(dir(), opts).unwrap_err();
+    assert!(
+        matches!(&err, Error::Corruption { segment, kind: CorruptionKind::Chain, offset: 0 } if *segment == segs[2]),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn headers_foreign_segments_versions_and_junk() {
+    let fs = log(0);
+    let good = fs.read_file(SEGMENT.as_ref()).unwrap();
+    // Bad magic.
+    let mut b = good.clone();
+    b[0] = b'X';
+    fs.write_file(SEGMENT.as_ref(), &b);
+    assert!(matches!(
+        open(&fs, RecoveryMode::TolerateTornTail),
+        Err(Error::NotASegment { .. })
+    ));
+    // A newer version.
+    let mut b = good.clone();
+    b[8] = 2;
+    fs.write_file(SEGMENT.as_ref(), &b);
+    assert!(matches!(
+        open(&fs, RecoveryMode::Salvage),
+        Err(Error::UnsupportedVersion {
+            found: 2,
+            supported: 1,
+            ..
+        })
+    ));
+    // Header CRC.
+    let mut b = good.clone();
+    b[30] ^= 1;
+    fs.write_file(SEGMENT.as_ref(), &b);
+    assert!(matches!(
+        open(&fs, RecoveryMode::TolerateTornTail),
+        Err(Error::Corruption {
+            offset: 0,
+            kind: CorruptionKind::HeaderChecksum,
+            ..
+        })
+    ));
+    fs.write_file(SEGMENT.as_ref(), &good);
+    // A segment from another log.
+    let other = log(0);
+    let foreign = other.read_file(SEGMENT.as_ref()).unwrap();
+    let mut header = foreign[..HEADER].to_vec();
+    header[32..40].copy_from_slice(&6u64.to_le_bytes()); // pretend it continues ours
+    fs.write_file("/log/00000000000000000006.wal".as_ref(), &foreign);
+    assert!(matches!(
+        open(&fs, RecoveryMode::TolerateTornTail),
+        Err(Error::ForeignSegment { .. })
+    ));
+    assert!(fs.delete_file("/log/00000000000000000006.wal".as_ref()));
+    // Files not named like segments are ignored.
+    fs.write_file("/log/notes.txt".as_ref(), b"hello");
+    fs.write_file("/log/1.wal".as_ref(), b"junk");
+    let wal = open(&fs, RecoveryMode::Strict).unwrap();
+    assert_eq!(read_all(&wal).len(), 5);
+}
+
+#[test]
+fn a_read_error_at_open_is_an_io_error_and_nothing_is_cut() {
+    let fs = log(3);
+    flip(&fs, SEGMENT, offset_of(7) + 19); // a torn tail that a successful open would cut
+    let before = fs.read_file(SEGMENT.as_ref()).unwrap();
+    fs.set_fault(Some(Fault {
+        op: Some(Op::Read),
+        skip: 0,
+        persistent: false,
+        error: FaultError::Eio,
+    }));
+    let err = open(&fs, RecoveryMode::TolerateTornTail).unwrap_err();
+    assert!(
+        matches!(&err, Error::Io { op: "read", path, .. } if path == Path::new(SEGMENT)),
+        "{err:?}"
+    );
+    assert_eq!(fs.read_file(SEGMENT.as_ref()).unwrap(), before);
+}
+
+#[test]
+fn a_frame_damaged_after_open_is_reported_by_the_reader() {
+    let fs = log(0);
+    let wal = open(&fs, RecoveryMode::TolerateTornTail).unwrap();
+    flip(&fs, SEGMENT, offset_of(4) + 20);
+    let results: Vec<_> = wal.iter().unwrap().collect();
+    assert_eq!(
+        results.len(),
+        4,
+        "three entries, then the error, then nothing"
+    );
+    assert!(
+        matches!(&results[3], Err(Error::Corruption { offset, .. }) if *offset == offset_of(4) as u64)
+    );
+}

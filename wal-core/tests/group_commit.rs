@@ -1,0 +1,148 @@
+//! Concurrent durable appends share fsyncs; a failed fsync poisons the log.
+#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Blob, dir, read_all, sim_opts};
+use wal_core::testing::{Crash, Fault, FaultError, Op, SimFs};
+use wal_core::{Error, SyncPolicy, Wal};
+
+#[test]
+fn eight_threads_of_durable_appends_share_fsyncs() {
+    let fs = SimFs::new();
+    fs.set_sync_delay(Duration::from_micros(200));
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs).segment_size(1 << 20)).unwrap());
+    let syncs_before = fs.stats().syncs;
+    let threads: Vec<_> = (0..8u8)
+        .map(|t| {
+            let wal = Arc::clone(&wal);
+            std::thread::spawn(move || {
+                (0..1000u32)
+                    .map(|k| {
+                        let i = wal
+                            .append(&Blob::new(t + 1, k.to_le_bytes().to_vec()))
+                            .unwrap();
+                        assert!(wal.durable_index() >= i, "acknowledged before durable");
+                        i
+                    })
+                    .collect::<Vec<u64>>()
+            })
+        })
+        .collect();
+    let mut indexes: Vec<u64> = threads
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    let syncs = fs.stats().syncs - syncs_before;
+    indexes.sort_unstable();
+    assert_eq!(indexes, (1..=8000).collect::<Vec<_>>(), "unique and dense");
+    println!("8 threads x 1000 durable appends: {syncs} fsyncs");
+    assert!(syncs < 8000, "{syncs} fsyncs for 8000 appends");
+
+    // Every acknowledged entry survives power loss, each thread's in its own order.
+    let wal = Wal::open(dir(), sim_opts(&fs.crash(Crash::DropUnsynced))).unwrap();
+    let all = read_all(&wal);
+    assert_eq!(all.len(), 8000);
+    for t in 1..=8u8 {
+        let seq: Vec<u32> = all
+            .iter()
+            .filter(|(_, b)| b.ty == t)
+            .map(|(_, b)| u32::from_le_bytes(b.data[..4].try_into().unwrap()))
+            .collect();
+        assert_eq!(seq, (0..1000).collect::<Vec<_>>());
+    }
+}
+
+#[test]
+fn a_failed_fsync_poisons_the_log_and_nothing_after_it_is_acknowledged() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs)).unwrap();
+    for i in 1..=3 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    fs.set_fault(Some(Fault {
+        op: Some(Op::Sync),
+        skip: 0,
+        persistent: false,
+        error: FaultError::Eio,
+    }));
+    let err = wal.append(&Blob::nth(4)).unwrap_err();
+    assert!(matches!(&err, Error::Io { op: "sync", .. }), "{err:?}");
+    assert_eq!(wal.durable_index(), 3);
+    // The next fsync would succeed, but the log must not trust it.
+    for call in [
+        wal.append(&Blob::nth(5)).map(|_| ()),
+        wal.sync(),
+        wal.append_batch(&[Blob::nth(6)]).map(|_| ()),
+    ] {
+        assert!(matches!(call, Err(Error::Poisoned { .. })), "{call:?}");
+    }
+    assert!(wal.iter().is_ok(), "reads still work");
+    assert!(matches!(wal.close(), Err(Error::Poisoned { .. })));
+    let wal = Wal::open(dir(), sim_opts(&fs.crash(Crash::DropUnsynced))).unwrap();
+    assert_eq!(wal.last_index(), 3);
+}
+
+#[test]
+fn interval_and_batch_policies_sync_in_the_background() {
+    for policy in [
+        SyncPolicy::Interval(Duration::from_millis(2)),
+        SyncPolicy::Batch {
+            max_delay: Duration::from_millis(2),
+            max_bytes: 1 << 30,
+        },
+    ] {
+        let fs = SimFs::new();
+        let wal = Wal::open(dir(), sim_opts(&fs).sync(policy)).unwrap();
+        let i = wal.append(&Blob::nth(1)).unwrap();
+        let start = std::time::Instant::now();
+        while wal.durable_index() < i {
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{policy:?}: never synced"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        let wal2 = Wal::open(dir(), sim_opts(&fs.crash(Crash::DropUnsynced))).unwrap();
+        assert_eq!(wal2.last_index(), 1, "{policy:?}");
+        wal.close().unwrap();
+    }
+    // Batch syncs inline once max_bytes have been appended.
+    let fs = SimFs::new();
+    let wal = Wal::open(
+        dir(),
+        sim_opts(&fs).sync(SyncPolicy::Batch {
+            max_delay: Duration::from_secs(3600),
+            max_bytes: 100,
+        }),
+    )
+    .unwrap();
+    for i in 1..=10 {
+        wal.append(&Blob::new(1, vec![0; 30])).unwrap();
+        assert!(wal.durable_index() + 4 >= i, "at most 100 bytes unsynced");
+    }
+}
+
+#[test]
+fn never_policy_syncs_only_when_asked_and_wait_durable_syncs() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs).sync(SyncPolicy::Never)).unwrap();
+    let syncs = fs.stats().syncs;
+    for i in 1..=100 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    assert_eq!(fs.stats().syncs, syncs);
+    assert_eq!(wal.durable_index(), 0);
+    wal.wait_durable(50).unwrap();
+    assert_eq!(
+        wal.durable_index(),
+        100,
+        "one sync covers everything buffered"
+    );
+    assert!(matches!(
+        wal.wait_durable(101),
+        Err(Error::IndexOutOfRange { index: 101, .. })
+    ));
+}

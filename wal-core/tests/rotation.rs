@@ -1,0 +1,62 @@
+//! Rotation across many small segments, with reopens between.
+#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+mod common;
+
+use common::{Blob, dir, read_all, segment_files, sim_opts};
+use wal_core::testing::SimFs;
+use wal_core::{SyncPolicy, Wal};
+
+#[test]
+fn many_small_segments_with_a_reopen_between_appends() {
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let mut expected = Vec::new();
+    for round in 0..5u64 {
+        let wal = Wal::open(dir(), opts.clone()).unwrap();
+        assert!(
+            wal.recovery_report().is_clean(),
+            "round {round}: {:?}",
+            wal.recovery_report()
+        );
+        assert_eq!(wal.last_index(), round * 300);
+        for _ in 0..300 {
+            let i = wal.last_index() + 1;
+            assert_eq!(wal.append(&Blob::nth(i)).unwrap(), i);
+            expected.push((i, Blob::nth(i)));
+        }
+        assert_eq!(read_all(&wal), expected);
+        wal.close().unwrap();
+    }
+    let segments = segment_files(&fs, &dir());
+    assert!(segments.len() > 10, "only {} segments", segments.len());
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert_eq!(wal.recovery_report().segments_scanned, segments.len());
+    assert_eq!(read_all(&wal), expected);
+}
+
+#[test]
+fn max_entries_per_segment_rotates_and_batches_stay_in_one_segment() {
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs)
+        .max_segment_entries(Some(10))
+        .sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=25 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    // 25 entries at 10 per segment: 1..=10, 11..=20, then a batch of 4 that does not fit
+    // beside 21..=25 goes to a segment of its own.
+    wal.append_batch(&(26..=29).map(Blob::nth).collect::<Vec<_>>())
+        .unwrap();
+    wal.append_batch(&(30..=37).map(Blob::nth).collect::<Vec<_>>())
+        .unwrap();
+    wal.close().unwrap();
+    let names: Vec<String> = segment_files(&fs, &dir())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let firsts: Vec<u64> = names.iter().map(|n| n[..20].parse().unwrap()).collect();
+    assert_eq!(firsts, vec![1, 11, 21, 30]);
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert_eq!(read_all(&wal).len(), 37);
+}

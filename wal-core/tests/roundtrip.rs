@@ -1,0 +1,117 @@
+//! Entries come back exactly as appended: sizes, types, batches, reopen, seeking.
+#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+mod common;
+
+use common::{Blob, dir, read_all, sim_opts};
+use wal_core::testing::SimFs;
+use wal_core::{Error, Options, SyncPolicy, Wal};
+
+#[test]
+fn zero_one_and_max_size_entries_round_trip_across_reopen() {
+    let fs = SimFs::new();
+    let max = 100_000;
+    let opts = sim_opts(&fs).max_entry_size(max).segment_size(1 << 20);
+    let entries = vec![
+        Blob::new(1, vec![]),
+        Blob::new(2, vec![7]),
+        Blob::new(255, vec![0xab; max as usize]),
+    ];
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for (i, e) in entries.iter().enumerate() {
+        assert_eq!(wal.append(e).unwrap(), i as u64 + 1);
+    }
+    let too_big = Blob::new(1, vec![0; max as usize + 1]);
+    assert!(
+        matches!(wal.append(&too_big), Err(Error::EntryTooLarge { size, max: m }) if size == max as usize + 1 && m == max)
+    );
+    assert!(matches!(
+        wal.append(&Blob::new(0, vec![])),
+        Err(Error::ReservedEntryType)
+    ));
+    assert_eq!(wal.last_index(), 3, "failed appends take no index");
+    wal.close().unwrap();
+
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert!(wal.recovery_report().is_clean());
+    let got: Vec<Blob> = read_all(&wal).into_iter().map(|(_, b)| b).collect();
+    assert_eq!(got, entries);
+}
+
+#[test]
+fn real_files_round_trip_and_iter_from_seeks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let opts = Options::default()
+        .segment_size(4096)
+        .sync(SyncPolicy::Never);
+    let wal = Wal::open(tmp.path(), opts.clone()).unwrap();
+    for i in 1..=500 {
+        assert_eq!(wal.append(&Blob::nth(i)).unwrap(), i);
+    }
+    let range = wal.append_batch(&[Blob::nth(501), Blob::nth(502)]).unwrap();
+    assert_eq!(range, 501..503);
+    assert_eq!(wal.append_batch::<Blob>(&[]).unwrap(), 503..503);
+    wal.close().unwrap();
+    let wal = Wal::open(tmp.path(), opts).unwrap();
+    assert_eq!((wal.first_index(), wal.last_index()), (1, 502));
+    for start in [1, 2, 77, 250, 501, 502] {
+        let got: Vec<u64> = wal
+            .iter_from(start)
+            .unwrap()
+            .map(|r| r.unwrap().index())
+            .collect();
+        assert_eq!(got, (start..=502).collect::<Vec<_>>(), "from {start}");
+        let first = wal.iter_from(start).unwrap().next().unwrap().unwrap();
+        assert_eq!(first.decode::<Blob>().unwrap(), Blob::nth(start));
+    }
+    assert_eq!(wal.iter_from(503).unwrap().count(), 0);
+    assert!(matches!(
+        wal.iter_from(504),
+        Err(Error::IndexOutOfRange {
+            index: 504,
+            first: 1,
+            last: 502
+        })
+    ));
+    assert!(matches!(
+        wal.iter_from(0),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn readers_see_entries_appended_before_they_start_under_every_policy() {
+    for policy in [
+        SyncPolicy::Never,
+        SyncPolicy::Always,
+        SyncPolicy::Interval(std::time::Duration::from_millis(5)),
+    ] {
+        let fs = SimFs::new();
+        let wal = Wal::open(dir(), sim_opts(&fs).sync(policy)).unwrap();
+        wal.append(&Blob::nth(1)).unwrap();
+        assert_eq!(read_all(&wal), vec![(1, Blob::nth(1))], "{policy:?}");
+    }
+}
+
+#[test]
+fn open_refuses_bad_paths_and_options() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("f");
+    std::fs::write(&file, b"x").unwrap();
+    assert!(matches!(
+        Wal::open(&file, Options::default()),
+        Err(Error::NotADirectory { .. })
+    ));
+    let missing = tmp.path().join("missing");
+    assert!(matches!(
+        Wal::open(&missing, Options::default().create_if_missing(false)),
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        Wal::open(tmp.path(), Options::default().segment_size(10)),
+        Err(Error::InvalidOptions(_))
+    ));
+    assert!(matches!(
+        Wal::open(tmp.path(), Options::default().max_segment_entries(Some(0))),
+        Err(Error::InvalidOptions(_))
+    ));
+}
