@@ -5,40 +5,41 @@
 //! as typed values.
 //!
 //! ```
-//! use wal_core::{DecodeError, EncodeError, Entry, Options, Wal};
+//! use wal_core::{Options, Wal, WalEntry};
 //!
-//! #[derive(Debug, PartialEq)]
-//! struct Deposit { account: u32, cents: u64 }
-//!
-//! impl Entry for Deposit {
-//!     const TYPE_IDS: &'static [u8] = &[1];
-//!     fn type_id(&self) -> u8 { 1 }
-//!     fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-//!         out.extend_from_slice(&self.account.to_le_bytes());
-//!         out.extend_from_slice(&self.cents.to_le_bytes());
-//!         Ok(())
-//!     }
-//!     fn decode(_type_id: u8, p: &[u8]) -> Result<Self, DecodeError> {
-//!         let bytes: [u8; 12] = p.try_into().map_err(|_| DecodeError::Invalid("length".into()))?;
-//!         let (a, c) = bytes.split_at(4);
-//!         Ok(Deposit { account: u32::from_le_bytes(a.try_into().unwrap()), cents: u64::from_le_bytes(c.try_into().unwrap()) })
-//!     }
+//! #[derive(WalEntry, Debug, PartialEq)]
+//! enum Op {
+//!     #[wal(type_id = 1)]
+//!     Put { key: String, value: Vec<u8> },
+//!     #[wal(type_id = 2)]
+//!     Delete { key: String },
+//!     #[wal(type_id = 3)]
+//!     Clear,
 //! }
 //!
 //! # fn main() -> wal_core::Result<()> {
 //! let dir = tempfile::tempdir().unwrap();
 //! let wal = Wal::open(dir.path(), Options::default())?; // durable by default
-//! assert_eq!(wal.append(&Deposit { account: 7, cents: 250 })?, 1);
-//! assert_eq!(wal.append(&Deposit { account: 9, cents: 100 })?, 2);
+//! assert_eq!(wal.append(&Op::Put { key: "a".into(), value: b"1".to_vec() })?, 1);
+//! wal.append(&Op::Delete { key: "a".into() })?;
+//! wal.append(&Op::Clear)?;
 //! wal.close()?;
 //!
 //! let wal = Wal::open(dir.path(), Options::default())?;
-//! let mut total = 0;
-//! wal.replay(|_index, d: Deposit| total += d.cents)?;
-//! assert_eq!(total, 350);
+//! let mut replayed = Vec::new();
+//! wal.replay(|index, op: Op| replayed.push((index, op)))?;
+//! assert_eq!(replayed, vec![
+//!     (1, Op::Put { key: "a".into(), value: b"1".to_vec() }),
+//!     (2, Op::Delete { key: "a".into() }),
+//!     (3, Op::Clear),
+//! ]);
 //! # Ok(())
 //! # }
 //! ```
+//!
+//! Entries are plain Rust types: derive [`WalEntry`] (or implement [`Entry`] by hand) and
+//! the log hands them back typed. Reading needs no decoding until asked: [`Wal::iter`]
+//! yields [`RawEntry`] values that carry the type id and payload bytes.
 //!
 //! # Durability
 //!
@@ -56,6 +57,10 @@
 //!
 //! The byte layout is specified in the [`format`] module.
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+pub mod codec;
 mod entry;
 mod error;
 pub mod format;
@@ -79,3 +84,74 @@ pub use options::{Options, SyncPolicy};
 pub use recovery::{Cut, RecoveryMode, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
 pub use wal::Wal;
+
+pub use codec::{Codec, Reader};
+
+/// Derives [`Entry`] for a struct or an enum.
+///
+/// ```
+/// use wal_core::WalEntry;
+///
+/// #[derive(WalEntry, Debug, PartialEq)]
+/// enum Op {
+///     #[wal(type_id = 1)]
+///     Put { key: String, value: Vec<u8> },
+///     #[wal(type_id = 2)]
+///     Delete { key: String },
+/// }
+///
+/// #[derive(WalEntry)]
+/// #[wal(type_id = 3)]
+/// struct Checkpoint(u64);
+///
+/// assert_eq!(Op::TYPE_IDS, &[1, 2]);
+/// assert_eq!(Checkpoint::TYPE_ID, 3);
+/// ```
+///
+/// # Attributes
+///
+/// | where | attribute | meaning |
+/// |---|---|---|
+/// | struct, variant | `type_id = N` | the entry's type byte, N in `1..=255` (required; `0` is the log's) |
+/// | struct, variant | `ignorable` | readers that do not know the type may skip it |
+/// | struct, enum | `crate = "path"` | where `wal_core` is, if renamed |
+/// | field | `skip` | not written; `Default::default()` when read |
+/// | field | `default` | may be missing at the end of an old payload; `Default::default()` then |
+/// | field | `with = "module"` | `module::encode(&T, &mut Vec<u8>)` and `module::decode(&mut Reader) -> Result<T, DecodeError>` |
+///
+/// Fields are encoded in declaration order with [`Codec`]; see the [`codec`] module for the
+/// byte layout. Type parameters get a `Codec` bound; lifetimes are refused.
+///
+/// # Compatibility rules
+///
+/// A log outlives the code that wrote it. Changes that old entries still decode after:
+/// - adding a field at the end of a struct or variant, marked `#[wal(default)]`;
+/// - adding a variant to an enum (with a new type id);
+/// - renaming a type, variant or field (names are not written);
+/// - adding or removing `#[wal(skip)]` fields.
+///
+/// Changes that break old entries: removing or reordering fields, changing a field's type,
+/// changing or reusing a type id, a `#[wal(default)]` field followed by one without. New
+/// entries cannot be read by old code once they carry fields it does not know: decoding
+/// refuses trailing bytes rather than dropping data silently.
+#[cfg(feature = "derive")]
+pub use wal_derive::WalEntry;
+
+/// Derives [`Codec`] for a struct or enum used as a field of an entry.
+///
+/// Structs encode their fields in order; enums a `u8` tag (the variant's position, so add
+/// variants only at the end) and then the variant's fields. Takes `crate`, and on fields
+/// `skip` and `with`, as [`WalEntry`] does.
+///
+/// ```
+/// use wal_core::{WalCodec, WalEntry};
+///
+/// #[derive(WalCodec, Debug, PartialEq)]
+/// struct Point { x: f32, y: f32 }
+///
+/// #[derive(WalEntry)]
+/// #[wal(type_id = 1)]
+/// struct Path { points: Vec<Point> }
+/// ```
+#[cfg(feature = "derive")]
+pub use wal_derive::WalCodec;

@@ -1,5 +1,10 @@
 //! Iteration reads frames by length and never calls a decoder.
-#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
 mod common;
 
 use std::sync::atomic::Ordering;

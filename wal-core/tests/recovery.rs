@@ -1,5 +1,10 @@
 //! Recovery after power loss, by the sync-marker rule (simulated file system).
-#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
 mod common;
 
 use common::{Blob, dir, read_all, sim_opts};

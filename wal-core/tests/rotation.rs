@@ -1,5 +1,10 @@
 //! Rotation across many small segments, with reopens between.
-#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
 mod common;
 
 use common::{Blob, dir, read_all, segment_files, sim_opts};

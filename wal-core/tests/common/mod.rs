@@ -1,5 +1,10 @@
 //! Helpers shared by the integration tests.
-#![allow(clippy::cast_possible_truncation, clippy::unwrap_used, clippy::case_sensitive_file_extension_comparisons, reason = "test code")]
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
 #![allow(dead_code, reason = "each test file uses a part")]
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,286 @@
+//! Code generation, nothing else.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+use crate::ast::{Data, Field, Input, Kind, Variant};
+
+/// Derives `Entry` or `Codec` for `input`: model, validate, expand.
+pub fn derive(input: &syn::DeriveInput, kind: Kind) -> syn::Result<TokenStream> {
+    let mut errors = crate::attr::Errors::default();
+    let input = Input::from_syn(input, kind, &mut errors)?;
+    input.validate(&mut errors);
+    errors.finish()?;
+    let krate = input
+        .attrs
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::wal_core));
+    Ok(match kind {
+        Kind::Entry => impl_entry(&input, &krate),
+        Kind::Codec => impl_codec(&input, &krate),
+    })
+}
+
+/// The generics with a `Codec` bound on every type parameter.
+fn generics(input: &Input<'_>, krate: &syn::Path) -> syn::Generics {
+    let mut g = input.original.generics.clone();
+    let params: Vec<syn::Ident> = g.type_params().map(|p| p.ident.clone()).collect();
+    let where_clause = g.make_where_clause();
+    for p in params {
+        where_clause
+            .predicates
+            .push(syn::parse_quote!(#p: #krate::__private::Codec));
+    }
+    g
+}
+
+fn binding(i: usize) -> syn::Ident {
+    format_ident!("__wal_f{}", i)
+}
+
+/// Statements that encode `fields`, each reached through `access(index, field)`.
+fn encode_fields(
+    fields: &[Field<'_>],
+    krate: &syn::Path,
+    access: impl Fn(usize, &Field<'_>) -> TokenStream,
+) -> TokenStream {
+    let stmts = fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.attrs.skip.is_none())
+        .map(|(i, f)| {
+            let value = access(i, f);
+            match &f.attrs.with {
+                Some((module, _)) => quote! { #module::encode(#value, __wal_out); },
+                None => quote! { #krate::__private::Codec::encode(#value, __wal_out); },
+            }
+        });
+    quote! { #(#stmts)* }
+}
+
+/// A struct expression `path { member: decoded, ... }` that reads the fields from `__wal_r`.
+fn decode_fields(path: &TokenStream, fields: &[Field<'_>], krate: &syn::Path) -> TokenStream {
+    let inits = fields.iter().map(|f| {
+        let member = &f.member;
+        let ty = f.ty;
+        let read = match &f.attrs.with {
+            Some((module, _)) => quote! { #module::decode(&mut __wal_r)? },
+            None => quote! { <#ty as #krate::__private::Codec>::decode(&mut __wal_r)? },
+        };
+        let value = if f.attrs.skip.is_some() {
+            quote! { ::core::default::Default::default() }
+        } else if f.attrs.default.is_some() {
+            quote! { if #krate::__private::Reader::is_empty(&__wal_r) { ::core::default::Default::default() } else { #read } }
+        } else {
+            read
+        };
+        quote! { #member: #value }
+    });
+    quote! { #path { #(#inits),* } }
+}
+
+/// A pattern `Self::V { member: __wal_fN, ... }` binding every encoded field.
+fn pattern(v: &Variant<'_>) -> TokenStream {
+    let ident = v.ident;
+    let binds = v.fields.iter().enumerate().map(|(i, f)| {
+        let member = &f.member;
+        if f.attrs.skip.is_some() {
+            quote! { #member: _ }
+        } else {
+            let b = binding(i);
+            quote! { #member: #b }
+        }
+    });
+    quote! { Self::#ident { #(#binds),* } }
+}
+
+fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
+    let name = &input.original.ident;
+    let generics = generics(input, krate);
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let p = quote! { #krate::__private };
+    let (ids, type_id, ignorable, encode, decode, inherent) = match &input.data {
+        Data::Struct(v) => {
+            let (id, _) = v
+                .attrs
+                .type_id
+                .expect("validated: a struct entry has a type id");
+            let ign = v.attrs.ignorable.is_some();
+            let enc = encode_fields(&v.fields, krate, |_, f| {
+                let m = &f.member;
+                quote! { &self.#m }
+            });
+            let build = decode_fields(&quote!(Self), &v.fields, krate);
+            let dec = quote! {
+                if __wal_type != #id {
+                    return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type));
+                }
+                #build
+            };
+            let doc = format!("The entry type id of `{name}` values.");
+            let inherent = quote! {
+                #[doc = #doc]
+                pub const TYPE_ID: u8 = #id;
+            };
+            (vec![id], quote!(#id), quote!(#ign), enc, dec, inherent)
+        }
+        Data::Enum(variants) => {
+            let ids: Vec<u8> = variants
+                .iter()
+                .map(|v| {
+                    v.attrs
+                        .type_id
+                        .expect("validated: every variant has a type id")
+                        .0
+                })
+                .collect();
+            let pats: Vec<TokenStream> = variants.iter().map(pattern).collect();
+            let igns = variants.iter().map(|v| v.attrs.ignorable.is_some());
+            let encs = variants.iter().map(|v| {
+                encode_fields(&v.fields, krate, |i, _| {
+                    let b = binding(i);
+                    quote!(#b)
+                })
+            });
+            let builds = variants.iter().map(|v| {
+                let ident = v.ident;
+                decode_fields(&quote!(Self::#ident), &v.fields, krate)
+            });
+            let type_id = quote! { match self { #(#pats => #ids,)* } };
+            let ignorable = quote! { match self { #(#pats => #igns,)* } };
+            let encode = quote! { match self { #(#pats => { #encs })* } };
+            let decode = quote! {
+                match __wal_type {
+                    #(#ids => #builds,)*
+                    _ => return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type)),
+                }
+            };
+            let ids_doc =
+                format!("The entry type ids of `{name}`'s variants, in declaration order.");
+            let inherent = quote! {
+                #[doc = #ids_doc]
+                pub const TYPE_IDS: &'static [u8] = &[#(#ids),*];
+
+                /// A registry that decodes every variant of this enum.
+                #[must_use]
+                pub fn registry() -> #krate::EntryRegistry
+                where
+                    Self: ::core::marker::Send + 'static,
+                {
+                    #p::registry_of::<Self>()
+                }
+            };
+            (ids, type_id, ignorable, encode, decode, inherent)
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all, clippy::pedantic)]
+        impl #impl_g #krate::Entry for #name #ty_g #where_g {
+            const TYPE_IDS: &'static [u8] = &[#(#ids),*];
+
+            #[inline]
+            fn type_id(&self) -> u8 {
+                #type_id
+            }
+
+            #[inline]
+            fn ignorable(&self) -> bool {
+                #ignorable
+            }
+
+            fn encode(&self, __wal_out: &mut #p::Vec<u8>) -> ::core::result::Result<(), #p::EncodeError> {
+                #encode
+                ::core::result::Result::Ok(())
+            }
+
+            fn decode(__wal_type: u8, __wal_payload: &[u8]) -> ::core::result::Result<Self, #p::DecodeError> {
+                let mut __wal_r = #p::Reader::new(__wal_payload);
+                let __wal_value = { #decode };
+                #p::Reader::finish(&__wal_r)?;
+                ::core::result::Result::Ok(__wal_value)
+            }
+        }
+
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all, clippy::pedantic)]
+        impl #impl_g #name #ty_g #where_g {
+            #inherent
+        }
+    }
+}
+
+fn min_size(fields: &[Field<'_>], krate: &syn::Path) -> TokenStream {
+    let sizes = fields
+        .iter()
+        .filter(|f| f.attrs.skip.is_none() && f.attrs.with.is_none())
+        .map(|f| {
+            let ty = f.ty;
+            quote! { + <#ty as #krate::__private::Codec>::MIN_SIZE }
+        });
+    quote! { 0 #(#sizes)* }
+}
+
+fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
+    let name = &input.original.ident;
+    let generics = generics(input, krate);
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let p = quote! { #krate::__private };
+    let (min, encode, decode) = match &input.data {
+        Data::Struct(v) => {
+            let enc = encode_fields(&v.fields, krate, |_, f| {
+                let m = &f.member;
+                quote! { &self.#m }
+            });
+            (
+                min_size(&v.fields, krate),
+                enc,
+                decode_fields(&quote!(Self), &v.fields, krate),
+            )
+        }
+        Data::Enum(variants) => {
+            let tags: Vec<u8> = (0..variants.len())
+                .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
+                .collect();
+            let pats = variants.iter().map(pattern);
+            let encs = variants.iter().map(|v| {
+                encode_fields(&v.fields, krate, |i, _| {
+                    let b = binding(i);
+                    quote!(#b)
+                })
+            });
+            let builds = variants.iter().map(|v| {
+                let ident = v.ident;
+                decode_fields(&quote!(Self::#ident), &v.fields, krate)
+            });
+            let type_name = name.to_string();
+            let encode = quote! {
+                match self { #(#pats => { #p::Codec::encode(&#tags, __wal_out); #encs })* }
+            };
+            let decode = quote! {
+                match <u8 as #p::Codec>::decode(__wal_r)? {
+                    #(#tags => #builds,)*
+                    __wal_tag => return ::core::result::Result::Err(#p::unknown_tag(#type_name, __wal_tag)),
+                }
+            };
+            (quote!(1), encode, decode)
+        }
+    };
+    quote! {
+        #[automatically_derived]
+        #[allow(unused_qualifications, clippy::all, clippy::pedantic)]
+        impl #impl_g #p::Codec for #name #ty_g #where_g {
+            const MIN_SIZE: usize = #min;
+
+            fn encode(&self, __wal_out: &mut #p::Vec<u8>) {
+                #encode
+            }
+
+            fn decode(__wal_r: &mut #p::Reader<'_>) -> ::core::result::Result<Self, #p::DecodeError> {
+                let mut __wal_r = __wal_r;
+                ::core::result::Result::Ok({ #decode })
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+use wal_core::WalCodec;
+
+#[derive(WalCodec)]
+struct Point {
+    x: f32,
+    #[wal(default)]
+    y: f32,
+}
+
+fn main() {}

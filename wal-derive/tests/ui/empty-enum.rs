@@ -1,0 +1,6 @@
+use wal_core::WalEntry;
+
+#[derive(WalEntry)]
+enum Nothing {}
+
+fn main() {}

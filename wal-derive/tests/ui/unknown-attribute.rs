@@ -1,0 +1,7 @@
+use wal_core::WalEntry;
+
+#[derive(WalEntry)]
+#[wal(type_id = 1, typeid = 2)]
+struct Event(u8);
+
+fn main() {}
