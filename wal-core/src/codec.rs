@@ -23,18 +23,21 @@ pub struct Reader<'a> {
 impl<'a> Reader<'a> {
     /// A reader over `buf`.
     #[must_use]
+    #[inline]
     pub fn new(buf: &'a [u8]) -> Self {
         Self { buf, pos: 0 }
     }
 
     /// Bytes not yet read.
     #[must_use]
+    #[inline]
     pub fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     /// Whether every byte has been read.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.remaining() == 0
     }
@@ -43,6 +46,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEnd`] when fewer remain.
+    #[inline]
     pub fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
         let remaining = self.remaining();
         if n > remaining {
@@ -61,6 +65,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEnd`] when fewer remain.
+    #[inline]
     pub fn take_array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
         let b = self.take(N)?;
         let mut out = [0u8; N];
@@ -73,6 +78,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`DecodeError::UnexpectedEnd`] when they cannot.
+    #[inline]
     pub fn length(&mut self, min_size: usize) -> Result<usize, DecodeError> {
         let at = self.pos;
         let len = u32::decode(self)? as usize;
@@ -96,6 +102,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`DecodeError::TrailingBytes`] otherwise.
+    #[inline]
     pub fn finish(&self) -> Result<(), DecodeError> {
         match self.remaining() {
             0 => Ok(()),
@@ -105,6 +112,7 @@ impl<'a> Reader<'a> {
 }
 
 /// Writes a `u32` length prefix.
+#[inline]
 fn put_len(len: usize, out: &mut Vec<u8>) {
     // Payloads are bounded by the maximum entry size, far below 4 GiB.
     u32::try_from(len).unwrap_or(u32::MAX).encode(out);
@@ -130,6 +138,7 @@ pub trait Codec: Sized {
 
     /// Appends the encodings of `items` (the elements of a `Vec` or slice). `u8` overrides
     /// it with one copy.
+    #[inline]
     fn encode_slice(items: &[Self], out: &mut Vec<u8>) {
         for item in items {
             item.encode(out);
@@ -141,6 +150,7 @@ pub trait Codec: Sized {
     ///
     /// # Errors
     /// [`DecodeError`] when a value does not decode.
+    #[inline]
     fn decode_vec(r: &mut Reader<'_>, len: usize) -> Result<Vec<Self>, DecodeError> {
         let mut v = Vec::with_capacity(len.min(r.remaining()));
         for _ in 0..len {
@@ -177,9 +187,11 @@ impl Codec for u8 {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(r.take(1)?[0])
     }
+    #[inline]
     fn encode_slice(items: &[Self], out: &mut Vec<u8>) {
         out.extend_from_slice(items);
     }
+    #[inline]
     fn decode_vec(r: &mut Reader<'_>, len: usize) -> Result<Vec<Self>, DecodeError> {
         Ok(r.take(len)?.to_vec())
     }
@@ -187,9 +199,11 @@ impl Codec for u8 {
 
 impl Codec for usize {
     const MIN_SIZE: usize = 8;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         (*self as u64).encode(out);
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let v = u64::decode(r)?;
         usize::try_from(v).map_err(|_| DecodeError::Invalid(format!("{v} does not fit a usize")))
@@ -198,9 +212,11 @@ impl Codec for usize {
 
 impl Codec for isize {
     const MIN_SIZE: usize = 8;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         (*self as i64).encode(out);
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let v = i64::decode(r)?;
         isize::try_from(v).map_err(|_| DecodeError::Invalid(format!("{v} does not fit an isize")))
@@ -209,9 +225,11 @@ impl Codec for isize {
 
 impl Codec for bool {
     const MIN_SIZE: usize = 1;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         out.push(u8::from(*self));
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match u8::decode(r)? {
             0 => Ok(false),
@@ -223,9 +241,11 @@ impl Codec for bool {
 
 impl Codec for char {
     const MIN_SIZE: usize = 4;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         u32::from(*self).encode(out);
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let v = u32::decode(r)?;
         char::from_u32(v).ok_or_else(|| DecodeError::Invalid(format!("char {v:#x}")))
@@ -234,7 +254,9 @@ impl Codec for char {
 
 impl Codec for () {
     const MIN_SIZE: usize = 0;
+    #[inline]
     fn encode(&self, _: &mut Vec<u8>) {}
+    #[inline]
     fn decode(_: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(())
     }
@@ -242,10 +264,12 @@ impl Codec for () {
 
 impl Codec for String {
     const MIN_SIZE: usize = 4;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         put_len(self.len(), out);
         out.extend_from_slice(self.as_bytes());
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let len = r.length(1)?;
         let bytes = r.take(len)?;
@@ -257,10 +281,12 @@ impl Codec for String {
 
 impl<T: Codec> Codec for Vec<T> {
     const MIN_SIZE: usize = 4;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         put_len(self.len(), out);
         T::encode_slice(self, out);
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let len = r.length(T::MIN_SIZE)?;
         T::decode_vec(r, len)
@@ -269,6 +295,7 @@ impl<T: Codec> Codec for Vec<T> {
 
 impl<T: Codec> Codec for Option<T> {
     const MIN_SIZE: usize = 1;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         match self {
             None => out.push(0),
@@ -278,6 +305,7 @@ impl<T: Codec> Codec for Option<T> {
             }
         }
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match u8::decode(r)? {
             0 => Ok(None),
@@ -289,9 +317,11 @@ impl<T: Codec> Codec for Option<T> {
 
 impl<T: Codec> Codec for Box<T> {
     const MIN_SIZE: usize = T::MIN_SIZE;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         (**self).encode(out);
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         T::decode(r).map(Box::new)
     }
@@ -299,9 +329,11 @@ impl<T: Codec> Codec for Box<T> {
 
 impl<T: Codec, const N: usize> Codec for [T; N] {
     const MIN_SIZE: usize = T::MIN_SIZE * N;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         T::encode_slice(self, out);
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         if T::MIN_SIZE * N > r.remaining() {
             return Err(DecodeError::UnexpectedEnd {
@@ -318,6 +350,7 @@ impl<T: Codec, const N: usize> Codec for [T; N] {
 
 impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
     const MIN_SIZE: usize = 4;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         put_len(self.len(), out);
         for (k, v) in self {
@@ -325,6 +358,7 @@ impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
             v.encode(out);
         }
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let len = r.length(K::MIN_SIZE + V::MIN_SIZE)?;
         let mut m = BTreeMap::new();
@@ -338,6 +372,7 @@ impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
 
 impl<K: Codec + Eq + Hash, V: Codec, S: BuildHasher + Default> Codec for HashMap<K, V, S> {
     const MIN_SIZE: usize = 4;
+    #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
         put_len(self.len(), out);
         for (k, v) in self {
@@ -345,6 +380,7 @@ impl<K: Codec + Eq + Hash, V: Codec, S: BuildHasher + Default> Codec for HashMap
             v.encode(out);
         }
     }
+    #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let len = r.length(K::MIN_SIZE + V::MIN_SIZE)?;
         let mut m = HashMap::with_capacity_and_hasher(len.min(r.remaining()), S::default());
@@ -360,9 +396,11 @@ macro_rules! tuples {
     ($(($($n:tt $t:ident),+))*) => {$(
         impl<$($t: Codec),+> Codec for ($($t,)+) {
             const MIN_SIZE: usize = 0 $(+ $t::MIN_SIZE)+;
+            #[inline]
             fn encode(&self, out: &mut Vec<u8>) {
                 $(self.$n.encode(out);)+
             }
+            #[inline]
             fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
                 Ok(($($t::decode(r)?,)+))
             }

@@ -77,6 +77,11 @@ mod writer;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "derive"))]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;
+
 pub use entry::{DecodeError, EncodeError, Entry, RawEntry};
 pub use error::{CorruptionKind, Error, Result};
 pub use iter::Iter;
