@@ -55,7 +55,7 @@
 //!
 //! # On-disk format
 //!
-//! The byte layout is specified in the [`format`] module.
+//! The byte layout is specified in the [`format`](mod@format) module.
 
 #[doc(hidden)]
 #[path = "private.rs"]
