@@ -140,6 +140,14 @@ pub enum Error {
     /// Type id 0 belongs to the log and cannot be used by an entry.
     #[error("entry type id 0 is reserved for the log's own frames")]
     ReservedEntryType,
+    /// `append_at` was given an index other than the next one.
+    #[error("append at index {given} refused: the next index is {expected}")]
+    IndexMismatch {
+        /// The index the log would give the entry (`last_index() + 1`).
+        expected: u64,
+        /// The index given.
+        given: u64,
+    },
     /// An index outside the log was asked for.
     #[error("index {index} is not in the log (first {first}, last {last})")]
     IndexOutOfRange {
@@ -194,6 +202,15 @@ pub enum CorruptionKind {
     IncompleteBatch,
     /// A sync marker's window CRC does not match where it is not the log's torn tail.
     BadMarker,
+    /// The low-water file is damaged.
+    BadLowWater,
+    /// The low-water file says the log starts after its last entry: newer segments are missing.
+    LowWater {
+        /// First index the low-water file records.
+        first_index: u64,
+        /// Last index found in the segments.
+        last_index: u64,
+    },
 }
 
 impl fmt::Display for CorruptionKind {
@@ -220,6 +237,16 @@ impl fmt::Display for CorruptionKind {
             Self::Chain => f.write_str("segment does not continue the previous one"),
             Self::IncompleteBatch => f.write_str("batch without its last frame"),
             Self::BadMarker => f.write_str("sync marker does not match the bytes it covers"),
+            Self::BadLowWater => f.write_str("low-water file damaged"),
+            Self::LowWater {
+                first_index,
+                last_index,
+            } => {
+                write!(
+                    f,
+                    "the log starts at index {first_index} but its segments end at {last_index}: segments are missing"
+                )
+            }
         }
     }
 }

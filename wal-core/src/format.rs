@@ -63,6 +63,14 @@
 //!   segment is sealed, as its last frame: the file ends right after it, so its last 8 bytes
 //!   locate it. `position` is the byte offset of each entry's frame; its index field holds
 //!   `last_index`. Its stored CRC is the chain value the next segment's header repeats.
+//!
+//! # The low-water file
+//!
+//! `LOW_WATER` holds the log's first index, written (temporary name, sync, rename, directory
+//! sync) when the log is created and by every `truncate_front` before any segment is removed,
+//! so entries below it never come back. 28 bytes: magic `b"TWALLOW1"` | log identity `u64` |
+//! first index `u64` | masked CRC-32 of the 24 bytes before it. A log without the file (made
+//! by an older writer) starts at its first segment.
 
 use crate::le::{le_u32, le_u64};
 
@@ -94,6 +102,86 @@ pub const FOOTER_MAGIC: [u8; 4] = *b"WFTR";
 pub const FOOTER_FIXED_LEN: usize = 1 + 4 + 8 + 8 + 4 + 4;
 
 const MASK_DELTA: u32 = 0xa282_ead8;
+
+/// Magic bytes of the low-water file.
+pub const LOW_WATER_MAGIC: [u8; 8] = *b"TWALLOW1";
+/// Size of the low-water file.
+pub const LOW_WATER_LEN: usize = 28;
+
+/// Encodes the low-water file.
+#[must_use]
+pub fn encode_low_water(log_id: u64, first_index: u64) -> [u8; LOW_WATER_LEN] {
+    let mut b = [0u8; LOW_WATER_LEN];
+    b[0..8].copy_from_slice(&LOW_WATER_MAGIC);
+    b[8..16].copy_from_slice(&log_id.to_le_bytes());
+    b[16..24].copy_from_slice(&first_index.to_le_bytes());
+    let c = mask(crc(0, &b[..24]));
+    b[24..28].copy_from_slice(&c.to_le_bytes());
+    b
+}
+
+/// Decodes the low-water file: `(log_id, first_index)`, or `None` if it is damaged.
+#[must_use]
+pub fn decode_low_water(b: &[u8]) -> Option<(u64, u64)> {
+    if b.len() != LOW_WATER_LEN
+        || b.get(0..8)? != LOW_WATER_MAGIC
+        || le_u32(b, 24)? != mask(crc(0, b.get(..24)?))
+    {
+        return None;
+    }
+    Some((le_u64(b, 8)?, le_u64(b, 16)?))
+}
+
+/// The fixed fields of a footer, read without its positions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FooterSummary {
+    /// Stored (masked) CRC of the footer frame: the chain value.
+    pub crc: u32,
+    /// Number of entries in the segment.
+    pub entries: u32,
+    /// First index in the segment.
+    pub first_index: u64,
+    /// Last index in the segment.
+    pub last_index: u64,
+    /// Offset of the footer frame.
+    pub offset: u32,
+}
+
+/// Bytes needed at the footer's offset for [`footer_summary`]: the frame header and the
+/// fixed fields before the positions.
+pub const FOOTER_SUMMARY_LEN: usize = FRAME_HEADER_LEN + 21;
+
+/// Reads a footer's fixed fields from `head` (the [`FOOTER_SUMMARY_LEN`] bytes at its
+/// offset) and `tail` (the segment's last 8 bytes) of a segment of `file_len` bytes, checking
+/// everything that does not need the positions. The footer's CRC is checked when its
+/// positions are read.
+#[must_use]
+pub fn footer_summary(head: &[u8], tail: &[u8], file_len: u64) -> Option<FooterSummary> {
+    if tail.len() != 8 || tail.get(4..8)? != FOOTER_MAGIC {
+        return None;
+    }
+    let offset = le_u32(tail, 0)?;
+    let payload_len = file_len
+        .checked_sub(u64::from(offset))?
+        .checked_sub(FRAME_HEADER_LEN as u64)?;
+    let entries = le_u32(head, FRAME_HEADER_LEN + 1)?;
+    let first_index = le_u64(head, FRAME_HEADER_LEN + 5)?;
+    let last_index = le_u64(head, FRAME_HEADER_LEN + 13)?;
+    let consistent = u64::from(offset) >= HEADER_LEN as u64
+        && u64::from(le_u32(head, 4)?) == payload_len
+        && payload_len == FOOTER_FIXED_LEN as u64 + 4 * u64::from(entries)
+        && head.get(8..10)? == [0, 0]
+        && le_u64(head, 10)? == last_index
+        && *head.get(FRAME_HEADER_LEN)? == KIND_FOOTER
+        && (entries == 0 || first_index.checked_add(u64::from(entries) - 1)? == last_index);
+    consistent.then_some(FooterSummary {
+        crc: le_u32(head, 0)?,
+        entries,
+        first_index,
+        last_index,
+        offset,
+    })
+}
 
 /// Masks a CRC before it is stored (`LevelDB`'s rotation and offset).
 #[must_use]
@@ -501,6 +589,52 @@ mod tests {
         assert_eq!(
             check_frame(&out, SEED, 10),
             FrameCheck::ReservedFlags(0b100)
+        );
+    }
+
+    #[test]
+    fn low_water_round_trip_and_damage() {
+        let b = encode_low_water(9, 1234);
+        assert_eq!(decode_low_water(&b), Some((9, 1234)));
+        for i in 0..b.len() {
+            let mut d = b;
+            d[i] ^= 1;
+            assert_eq!(decode_low_water(&d), None, "byte {i}");
+        }
+    }
+
+    #[test]
+    fn footer_summary_agrees_with_the_footer() {
+        let mut seg = vec![0u8; 100];
+        encode_footer(&mut seg, SEED, 3, 5, &[64, 70, 80], 100);
+        let len = seg.len() as u64;
+        let s = footer_summary(
+            &seg[100..100 + FOOTER_SUMMARY_LEN],
+            &seg[seg.len() - 8..],
+            len,
+        )
+        .unwrap();
+        assert_eq!(
+            (s.entries, s.first_index, s.last_index, s.offset),
+            (3, 3, 5, 100)
+        );
+        assert_eq!(
+            footer_summary(
+                &seg[100..100 + FOOTER_SUMMARY_LEN],
+                &seg[seg.len() - 8..],
+                len + 1
+            ),
+            None
+        );
+        let mut bad = seg.clone();
+        bad[100 + FRAME_HEADER_LEN + 1] = 4; // entry count
+        assert_eq!(
+            footer_summary(
+                &bad[100..100 + FOOTER_SUMMARY_LEN],
+                &bad[bad.len() - 8..],
+                len
+            ),
+            None
         );
     }
 

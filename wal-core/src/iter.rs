@@ -15,13 +15,14 @@ const READ_CHUNK: usize = 1 << 20;
 /// An iterator over the entries of a log, in index order, as [`RawEntry`] values.
 ///
 /// It reads frames by their length alone and verifies each frame's CRC; it never calls an
-/// entry's decoder. It yields the entries that had been appended when it was created. After
-/// an error it yields nothing more.
+/// entry's decoder. It yields the entries that had been appended when it was created, less
+/// any that a truncation removes while it runs (it then ends early). After an error it yields
+/// nothing more.
 #[derive(Debug)]
 pub struct Iter {
     segments: Arc<Vec<Arc<Segment>>>,
-    /// Salvage mode: the frame positions of each segment.
-    salvage: Option<Arc<Vec<Vec<u32>>>>,
+    /// Salvage mode: frames are found by their positions, not one after the other.
+    salvage: bool,
     seg: usize,
     pos: u64,
     slot: usize,
@@ -37,22 +38,31 @@ pub struct Iter {
 }
 
 impl Iter {
+    /// An iterator from `start` to `end_index`, seeking through the segments' positions.
     pub(crate) fn new(
         segments: Arc<Vec<Arc<Segment>>>,
-        salvage: Option<Arc<Vec<Vec<u32>>>>,
+        salvage: bool,
         start: u64,
         end_index: u64,
         seed: u32,
         max_payload: u32,
-    ) -> Self {
+    ) -> Result<Self> {
         let seg = segments
             .partition_point(|s| s.first_index() <= start)
             .saturating_sub(1);
-        Self {
+        // Seek to `start` through the positions; salvage mode (indexes may have gaps) reads
+        // its segment from the first frame and skips what is below `start`.
+        let mut pos = HEADER_LEN as u64;
+        if let Some(s) = segments.get(seg).filter(|_| !salvage)
+            && let Some(p) = s.position_of(start, seed)?
+        {
+            pos = p;
+        }
+        Ok(Self {
             segments,
             salvage,
             seg,
-            pos: HEADER_LEN as u64,
+            pos,
             slot: 0,
             start,
             end_index,
@@ -62,7 +72,7 @@ impl Iter {
             buf_start: 0,
             buf_seg: usize::MAX,
             done: false,
-        }
+        })
     }
 
     /// Makes `buf` hold `[pos, pos + need)` of `seg`, reading at most up to `end`.
@@ -84,7 +94,8 @@ impl Iter {
         }
         let buf = Arc::get_mut(&mut self.buf).expect("a new Arc is unique");
         buf.resize(len, 0);
-        io::read_exact_at(&*seg.file, buf, pos).map_err(|e| Error::io("read", &seg.path, e))?;
+        let file = seg.file()?;
+        io::read_exact_at(&*file, buf, pos).map_err(|e| Error::io("read", &seg.path, e))?;
         self.buf_start = pos;
         self.buf_seg = self.seg;
         Ok(Some(0))
@@ -95,13 +106,16 @@ impl Iter {
             let Some(seg) = self.segments.get(self.seg).cloned() else {
                 return Ok(None);
             };
+            if seg.is_removed() {
+                return Ok(None);
+            }
             let end = seg.end();
-            let pos = match &self.salvage {
-                Some(s) => s
-                    .get(self.seg)
-                    .and_then(|p| p.get(self.slot))
-                    .map_or(end, |&p| u64::from(p)),
-                None => self.pos,
+            let pos = if self.salvage {
+                seg.positions(self.seed)?
+                    .get(self.slot)
+                    .map_or(end, |&p| u64::from(p))
+            } else {
+                self.pos
             };
             if pos >= end {
                 self.seg += 1;
@@ -109,55 +123,59 @@ impl Iter {
                 self.slot = 0;
                 continue;
             }
-            let corrupt = |kind| Error::Corruption {
-                segment: seg.path.clone(),
-                offset: pos,
-                kind,
-            };
-            let Some(at) = self.fill(&seg, pos, FRAME_HEADER_LEN, end)? else {
-                return Err(corrupt(CorruptionKind::Truncated));
-            };
-            let len = le_u32(&self.buf, at + 4).unwrap_or(u32::MAX);
-            if len > self.max_payload {
-                return Err(corrupt(CorruptionKind::BadLength(len)));
+            match self.frame(&seg, pos, end) {
+                Ok(Some(raw)) => return Ok(Some(raw)),
+                Ok(None) => {}
+                // Entries truncated while reading end the iteration; they are not damage.
+                Err(_) if seg.is_removed() || pos >= seg.end() => return Ok(None),
+                Err(e) => return Err(e),
             }
-            let total = FRAME_HEADER_LEN + len as usize;
-            let Some(at) = self.fill(&seg, pos, total, end)? else {
-                return Err(corrupt(CorruptionKind::Truncated));
-            };
-            let h =
-                match format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload) {
-                    FrameCheck::Valid(h) => h,
-                    FrameCheck::End => return Err(corrupt(CorruptionKind::Hole)),
-                    FrameCheck::Truncated => return Err(corrupt(CorruptionKind::Truncated)),
-                    FrameCheck::BadLength(l) => return Err(corrupt(CorruptionKind::BadLength(l))),
-                    FrameCheck::Checksum { stored, computed } => {
-                        return Err(corrupt(CorruptionKind::Checksum { stored, computed }));
-                    }
-                    FrameCheck::ReservedFlags(f) => {
-                        return Err(corrupt(CorruptionKind::ReservedFlags(f)));
-                    }
-                };
-            self.pos = pos + total as u64;
-            self.slot += 1;
-            if h.entry_type == 0 || h.index < self.start {
-                continue;
-            }
-            if h.index > self.end_index {
-                return Ok(None);
-            }
-            return Ok(Some(RawEntry::new(
-                h.index,
-                h.entry_type,
-                h.flags,
-                Arc::clone(&self.buf),
-                at + FRAME_HEADER_LEN,
-                at + total,
-            )));
         }
     }
-}
 
+    /// Reads the frame at `pos`; `Ok(None)` for a frame to skip.
+    fn frame(&mut self, seg: &Segment, pos: u64, end: u64) -> Result<Option<RawEntry>> {
+        let corrupt = |kind| seg.corrupt(pos, kind);
+        let Some(at) = self.fill(seg, pos, FRAME_HEADER_LEN, end)? else {
+            return Err(corrupt(CorruptionKind::Truncated));
+        };
+        let len = le_u32(&self.buf, at + 4).unwrap_or(u32::MAX);
+        if len > self.max_payload {
+            return Err(corrupt(CorruptionKind::BadLength(len)));
+        }
+        let total = FRAME_HEADER_LEN + len as usize;
+        let Some(at) = self.fill(seg, pos, total, end)? else {
+            return Err(corrupt(CorruptionKind::Truncated));
+        };
+        let h = match format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload) {
+            FrameCheck::Valid(h) => h,
+            FrameCheck::End => return Err(corrupt(CorruptionKind::Hole)),
+            FrameCheck::Truncated => return Err(corrupt(CorruptionKind::Truncated)),
+            FrameCheck::BadLength(l) => return Err(corrupt(CorruptionKind::BadLength(l))),
+            FrameCheck::Checksum { stored, computed } => {
+                return Err(corrupt(CorruptionKind::Checksum { stored, computed }));
+            }
+            FrameCheck::ReservedFlags(f) => return Err(corrupt(CorruptionKind::ReservedFlags(f))),
+        };
+        self.pos = pos + total as u64;
+        self.slot += 1;
+        if h.entry_type == 0 || h.index < self.start {
+            return Ok(None);
+        }
+        if h.index > self.end_index {
+            self.seg = self.segments.len();
+            return Ok(None);
+        }
+        Ok(Some(RawEntry::new(
+            h.index,
+            h.entry_type,
+            h.flags,
+            Arc::clone(&self.buf),
+            at + FRAME_HEADER_LEN,
+            at + total,
+        )))
+    }
+}
 impl Iterator for Iter {
     type Item = Result<RawEntry>;
 

@@ -68,9 +68,11 @@ pub mod io;
 mod iter;
 mod le;
 mod options;
+mod read;
 mod recovery;
 mod registry;
 mod segment;
+mod truncate;
 mod wal;
 mod writer;
 

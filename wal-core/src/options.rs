@@ -55,6 +55,13 @@ pub struct Options {
     pub sync: SyncPolicy,
     /// What recovery does with damage. Default: [`RecoveryMode::TolerateTornTail`].
     pub recovery: RecoveryMode,
+    /// Retention: keep at most this many segments, deleting the oldest sealed ones (as
+    /// `truncate_front` does) when a new segment starts. Default: `None` (keep all).
+    pub max_segments: Option<usize>,
+    /// Retention: keep at most about this many bytes of segments, deleting the oldest
+    /// sealed ones when a new segment starts (the segment being written always stays).
+    /// Default: `None` (keep all).
+    pub max_total_bytes: Option<u64>,
     /// Whether new segment files are preallocated to `segment_size`, so appends do not
     /// change the file's size and fdatasync need not write metadata. Default: `true`.
     pub preallocate: bool,
@@ -74,6 +81,8 @@ impl Default for Options {
             max_entry_size: 16 << 20,
             sync: SyncPolicy::Always,
             recovery: RecoveryMode::TolerateTornTail,
+            max_segments: None,
+            max_total_bytes: None,
             preallocate: true,
             create_if_missing: true,
             fs: Arc::new(RealFs),
@@ -124,6 +133,20 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::max_segments`].
+    #[must_use]
+    pub fn max_segments(mut self, segments: Option<usize>) -> Self {
+        self.max_segments = segments;
+        self
+    }
+
+    /// Sets [`Options::max_total_bytes`].
+    #[must_use]
+    pub fn max_total_bytes(mut self, bytes: Option<u64>) -> Self {
+        self.max_total_bytes = bytes;
+        self
+    }
+
     /// Sets [`Options::preallocate`].
     #[must_use]
     pub fn preallocate(mut self, on: bool) -> Self {
@@ -171,6 +194,11 @@ impl Options {
                 self.max_entry_size,
                 room / 2
             )));
+        }
+        if self.max_segments == Some(0) {
+            return Err(Error::InvalidOptions(
+                "max_segments must be at least 1".into(),
+            ));
         }
         if self.max_segment_entries == Some(0) {
             return Err(Error::InvalidOptions(

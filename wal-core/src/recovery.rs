@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::error::{CorruptionKind, Error, Result};
-use crate::format::{HEADER_LEN, HeaderError, SegmentHeader};
+use crate::format::{FOOTER_SUMMARY_LEN, FooterSummary, HEADER_LEN, HeaderError, SegmentHeader};
 use crate::io::{self, FileSystem};
 use crate::segment::{self, Scan, Segment, Stop};
 
@@ -73,10 +73,10 @@ pub struct Cut {
     pub reason: CorruptionKind,
 }
 
-/// The state the writer continues from in the tail segment.
+/// The state the writer continues from in the tail segment (its positions are in the
+/// segment).
 #[derive(Debug)]
 pub(crate) struct TailState {
-    pub positions: Vec<u32>,
     pub valid_end: u64,
     pub marker_end: u64,
     pub window_crc: u32,
@@ -91,31 +91,65 @@ pub(crate) struct Recovered {
     pub segments: Vec<Arc<Segment>>,
     pub tail: Option<TailState>,
     pub report: RecoveryReport,
-    /// In salvage mode, the frame positions of each segment.
-    pub salvage: Option<Vec<Vec<u32>>>,
+    /// The log's first index (from the low-water file, or the first segment).
+    pub first_index: u64,
+    /// Whether the low-water file exists.
+    pub has_low_water: bool,
 }
 
-/// In salvage mode: the frame positions and last index of each segment.
-type Salvaged = Vec<(Vec<u32>, u64)>;
+/// A segment file as recovery read it.
+enum Body {
+    /// Read in full and scanned.
+    Scanned { bytes: Vec<u8>, scan: Scan },
+    /// Sealed, known by its header and footer only.
+    Sealed(FooterSummary),
+}
 
 struct Found {
     path: PathBuf,
-    file: Arc<dyn io::File>,
     header: SegmentHeader,
-    bytes: Vec<u8>,
-    scan: Scan,
+    body: Body,
+}
+
+impl Found {
+    fn entries(&self) -> u64 {
+        match &self.body {
+            Body::Scanned { scan, .. } => scan.entries(),
+            Body::Sealed(s) => u64::from(s.entries),
+        }
+    }
+
+    fn last_index(&self) -> u64 {
+        self.header
+            .first_index
+            .wrapping_add(self.entries())
+            .wrapping_sub(1)
+    }
+
+    fn footer_crc(&self) -> Option<u32> {
+        match &self.body {
+            Body::Scanned { scan, .. } => scan.footer.as_ref().map(|(_, crc)| *crc),
+            Body::Sealed(s) => Some(s.crc),
+        }
+    }
 }
 
 /// What the decision loop plans to do to disk.
 #[derive(Default)]
 struct Plan {
     cut: Option<(usize, Cut)>,
+    /// Segments from this one on are removed (point in time).
     remove_from: Option<usize>,
+    /// This many of the oldest segments lie wholly below the low-water mark.
+    remove_below: usize,
 }
+
+/// The name of the low-water file in the log directory.
+pub(crate) const LOW_WATER: &str = "LOW_WATER";
 
 /// Recovers the log in `dir` according to `mode`.
 pub(crate) fn recover(
-    fs: &dyn FileSystem,
+    fs: &Arc<dyn FileSystem>,
     dir: &Path,
     mode: RecoveryMode,
     max_payload: u32,
@@ -128,9 +162,10 @@ pub(crate) fn recover(
     indexed.sort_unstable();
     let temps: Vec<PathBuf> = names
         .iter()
-        .filter(|n| n.ends_with(segment::TMP_SUFFIX))
+        .filter(|n| n.ends_with(segment::TMP_SUFFIX) || *n == &format!("{LOW_WATER}.tmp"))
         .map(|n| dir.join(n))
         .collect();
+    let has_low_water = names.iter().any(|n| n == LOW_WATER);
     let mut report = RecoveryReport {
         segments_scanned: indexed.len(),
         ..RecoveryReport::default()
@@ -141,22 +176,19 @@ pub(crate) fn recover(
     let mut drop_short_tail = None;
     let mut log_id = None;
     for (i, (name_index, name)) in indexed.iter().enumerate() {
+        let is_last = i + 1 == indexed.len();
         let path = dir.join(name);
         let file = fs
             .open_read(&path)
             .map_err(|e| Error::io("open", &path, e))?;
         let len = file.len().map_err(|e| Error::io("stat", &path, e))?;
-        let len = usize::try_from(len).map_err(|_| Error::Corruption {
-            segment: path.clone(),
-            offset: 0,
-            kind: CorruptionKind::Truncated,
-        })?;
-        let bytes = io::read_range(&*file, 0, len).map_err(|e| Error::io("read", &path, e))?;
-        let header = match SegmentHeader::decode(&bytes) {
+        let head =
+            io::read_range(&*file, 0, HEADER_LEN).map_err(|e| Error::io("read", &path, e))?;
+        let header = match SegmentHeader::decode(&head) {
             Ok(h) => h,
             // A newest segment shorter than a header was never renamed into place complete:
             // creation is temp + sync + rename, so it held nothing acknowledged.
-            Err(HeaderError::Truncated) if i + 1 == indexed.len() && writable => {
+            Err(HeaderError::Truncated) if is_last && writable => {
                 drop_short_tail = Some(path);
                 break;
             }
@@ -186,28 +218,49 @@ pub(crate) fn recover(
         if header.first_index != *name_index || header.first_index == 0 {
             return Err(corrupt(&path, 0, CorruptionKind::Chain));
         }
-        let seed = crate::format::crc_seed(id);
-        let scan = segment::scan(&bytes, header.first_index, seed, max_payload);
-        found.push(Found {
-            path,
-            file,
-            header,
-            bytes,
-            scan,
-        });
+        // Sealed segments are trusted by their footer in the default mode: open time does
+        // not grow with history, and every frame's CRC is still checked when it is read.
+        let summary = if is_last || mode != RecoveryMode::TolerateTornTail {
+            None
+        } else {
+            read_summary(&*file, len, &header).map_err(|e| Error::io("read", &path, e))?
+        };
+        let body = match summary {
+            Some(s) => Body::Sealed(s),
+            None => {
+                let n = usize::try_from(len)
+                    .map_err(|_| corrupt(&path, 0, CorruptionKind::Truncated))?;
+                let bytes =
+                    io::read_range(&*file, 0, n).map_err(|e| Error::io("read", &path, e))?;
+                let scan = segment::scan(
+                    &bytes,
+                    header.first_index,
+                    crate::format::crc_seed(id),
+                    max_payload,
+                );
+                Body::Scanned { bytes, scan }
+            }
+        };
+        found.push(Found { path, header, body });
     }
 
+    let low_water = if has_low_water {
+        Some(read_low_water(&**fs, dir, log_id)?)
+    } else {
+        None
+    };
     let Some(log_id) = log_id else {
         let mut rec = Recovered {
-            log_id: 0,
+            log_id: low_water.map_or(0, |(id, _)| id),
             segments: Vec::new(),
             tail: None,
             report,
-            salvage: None,
+            first_index: 1,
+            has_low_water,
         };
         if writable {
             repair(
-                fs,
+                &**fs,
                 dir,
                 &[],
                 &Plan::default(),
@@ -222,10 +275,11 @@ pub(crate) fn recover(
 
     // Decide, touching nothing.
     let mut plan = Plan::default();
-    let mut salvage: Option<Salvaged> = (mode == RecoveryMode::Salvage).then(Vec::new);
+    let mut salvaged: Vec<Option<(Vec<u32>, u64)>> = Vec::new();
     let n = found.len();
     for i in 0..n {
         let f = &found[i];
+        salvaged.push(None);
         if i > 0 && mode != RecoveryMode::Salvage && !continues(&found[i - 1], f) {
             if mode == RecoveryMode::PointInTime {
                 plan.remove_from = Some(i);
@@ -233,31 +287,24 @@ pub(crate) fn recover(
             }
             return Err(corrupt(&f.path, 0, CorruptionKind::Chain));
         }
-        let is_last = i + 1 == n;
-        let Some((offset, kind)) = damage(f, is_last) else {
-            if let Some(s) = salvage.as_mut() {
-                s.push((
-                    f.scan.positions.clone(),
-                    f.header
-                        .first_index
-                        .wrapping_add(f.scan.entries())
-                        .wrapping_sub(1),
-                ));
-            }
+        let Body::Scanned { bytes, scan } = &f.body else {
             continue;
         };
-        let torn = is_last && !segment::valid_marker_after(&f.bytes, offset, seed);
+        let is_last = i + 1 == n;
+        let Some((offset, kind)) = damage(scan, is_last) else {
+            continue;
+        };
+        let torn = is_last && !segment::valid_marker_after(bytes, offset, seed);
         // Preallocated zeros after the damage are not reported as cut.
-        let damaged_end = f
-            .bytes
+        let damaged_end = bytes
             .iter()
             .rposition(|&b| b != 0)
             .map_or(0, |p| p as u64 + 1)
-            .max(f.scan.valid_end);
+            .max(scan.valid_end);
         let cut = Cut {
             segment: f.path.clone(),
-            offset: f.scan.valid_end,
-            bytes: damaged_end - f.scan.valid_end,
+            offset: scan.valid_end,
+            bytes: damaged_end - scan.valid_end,
             reason: kind.clone(),
         };
         match mode {
@@ -276,76 +323,221 @@ pub(crate) fn recover(
                     bytes: damaged_end.saturating_sub(offset),
                     ..cut
                 });
-                if let Some(s) = salvage.as_mut() {
-                    s.push(segment::salvage(
-                        &f.bytes,
-                        f.header.first_index,
-                        seed,
-                        max_payload,
-                    ));
-                }
+                salvaged[i] = Some(segment::salvage(
+                    bytes,
+                    f.header.first_index,
+                    seed,
+                    max_payload,
+                ));
             }
         }
     }
-    if writable {
-        repair(fs, dir, &found, &plan, drop_short_tail, &temps, &mut report)?;
-    }
     let keep = plan.remove_from.unwrap_or(n);
-    found.truncate(keep);
-
-    let mut segments = Vec::with_capacity(found.len());
-    let mut tail = None;
     let cut_at = plan.cut.as_ref().map(|(i, c)| (*i, c.offset));
-    for (i, f) in found.into_iter().enumerate() {
-        let mut scan = f.scan;
-        if let Some((ci, offset)) = cut_at.filter(|(ci, _)| *ci == i) {
-            debug_assert_eq!(ci, i);
-            scan.valid_end = offset;
-            scan.footer = None;
+    // Entries left in the log, segment by segment, after the planned cut.
+    let entries_after_cut = |i: usize, f: &Found| -> u64 {
+        match (&f.body, cut_at) {
+            (Body::Scanned { scan, .. }, Some((ci, off))) if ci == i => {
+                scan.positions
+                    .iter()
+                    .take_while(|&&p| u64::from(p) < off)
+                    .count() as u64
+            }
+            _ => f.entries(),
         }
-        let last = match &salvage {
-            Some(s) => s[i].1,
-            None => f
-                .header
-                .first_index
-                .wrapping_add(scan.entries())
-                .wrapping_sub(1),
-        };
-        report.entries += scan.entries();
-        if i + 1 == keep {
-            tail = Some(TailState {
-                sealed: scan.footer.as_ref().map(|(_, crc)| *crc),
-                positions: scan.positions,
-                valid_end: scan.valid_end,
-                marker_end: scan.marker_end.min(scan.valid_end),
-                window_crc: scan.window_crc,
-            });
+    };
+    let last = found[..keep].last().map_or(0, |f| {
+        f.header
+            .first_index
+            .wrapping_add(entries_after_cut(keep - 1, f))
+            .wrapping_sub(1)
+    });
+    let mut first_index = found[0].header.first_index;
+    if let Some((_, low)) = low_water {
+        let lw = dir.join(LOW_WATER);
+        if low < first_index {
+            // The segments that held entries from `low` on are missing.
+            return Err(corrupt(&found[0].path, 0, CorruptionKind::Chain));
         }
-        let file = if writable && i + 1 == keep {
-            fs.open_write(&f.path)
-                .map_err(|e| Error::io("open", &f.path, e))?
-        } else {
-            f.file
-        };
-        // In salvage mode readers go by positions and may read to the end of the file.
-        let end = if salvage.is_some() {
-            f.bytes.len() as u64
-        } else {
-            scan.valid_end
-        };
-        segments.push(Arc::new(Segment::new(f.path, file, f.header, end, last)));
+        if low > last.wrapping_add(1) && mode != RecoveryMode::PointInTime {
+            return Err(corrupt(
+                &lw,
+                16,
+                CorruptionKind::LowWater {
+                    first_index: low,
+                    last_index: last,
+                },
+            ));
+        }
+        first_index = low.min(last.wrapping_add(1)).max(first_index);
+        plan.remove_below = found[..keep]
+            .windows(2)
+            .take_while(|w| w[1].header.first_index <= first_index)
+            .count();
     }
-    if let Some(s) = &salvage {
-        report.entries = s.iter().map(|(p, _)| p.len() as u64).sum();
+    if writable {
+        repair(
+            &**fs,
+            dir,
+            &found,
+            &plan,
+            drop_short_tail,
+            &temps,
+            &mut report,
+        )?;
     }
-    let salvage = salvage.map(|s| s.into_iter().map(|(p, _)| p).collect());
+
+    let mut segments = Vec::with_capacity(keep);
+    let mut tail = None;
+    for (i, f) in found.into_iter().enumerate().take(keep) {
+        if i < plan.remove_below {
+            continue;
+        }
+        let is_tail = i + 1 == keep;
+        let segment = match f.body {
+            Body::Sealed(s) => Segment::sealed(
+                Arc::clone(fs),
+                f.path,
+                f.header,
+                u64::from(s.offset),
+                s.last_index,
+                Some(u64::from(s.offset)),
+            ),
+            Body::Scanned { bytes, mut scan } => {
+                if let Some((_, offset)) = cut_at.filter(|(ci, _)| *ci == i) {
+                    scan.valid_end = offset;
+                    scan.footer = None;
+                }
+                let file = if writable && is_tail {
+                    Some(
+                        fs.open_write(&f.path)
+                            .map_err(|e| Error::io("open", &f.path, e))?,
+                    )
+                } else {
+                    None
+                };
+                let (positions, end, last) = match salvaged[i].take() {
+                    Some((p, last)) => (p, bytes.len() as u64, last),
+                    None => {
+                        let last = f
+                            .header
+                            .first_index
+                            .wrapping_add(scan.entries())
+                            .wrapping_sub(1);
+                        (std::mem::take(&mut scan.positions), scan.valid_end, last)
+                    }
+                };
+                if is_tail {
+                    tail = Some(TailState {
+                        sealed: scan.footer.as_ref().map(|(_, crc)| *crc),
+                        valid_end: scan.valid_end,
+                        marker_end: scan.marker_end.min(scan.valid_end),
+                        window_crc: scan.window_crc,
+                    });
+                }
+                let footer_at = scan
+                    .footer
+                    .as_ref()
+                    .map(|(footer, _)| u64::from(footer.footer_offset));
+                Segment::loaded(
+                    Arc::clone(fs),
+                    f.path,
+                    file,
+                    f.header,
+                    end,
+                    last,
+                    positions,
+                    footer_at,
+                )
+            }
+        };
+        segments.push(Arc::new(segment));
+    }
+    report.entries = segments
+        .iter()
+        .map(|s| {
+            s.last_index()
+                .wrapping_add(1)
+                .saturating_sub(s.first_index().max(first_index))
+        })
+        .sum();
     Ok(Recovered {
         log_id,
         segments,
         tail,
         report,
-        salvage,
+        first_index,
+        has_low_water,
     })
+}
+
+/// Reads a sealed segment's footer summary; `None` when it has no valid-looking footer
+/// (the caller then scans it in full).
+fn read_summary(
+    file: &dyn io::File,
+    len: u64,
+    header: &SegmentHeader,
+) -> std::io::Result<Option<FooterSummary>> {
+    if len < (HEADER_LEN + FOOTER_SUMMARY_LEN + 8) as u64 {
+        return Ok(None);
+    }
+    let tail = io::read_range(file, len - 8, 8)?;
+    let Some(offset) = crate::le::le_u32(&tail, 0) else {
+        return Ok(None);
+    };
+    let head = io::read_range(file, u64::from(offset), FOOTER_SUMMARY_LEN)?;
+    Ok(crate::format::footer_summary(&head, &tail, len)
+        .filter(|s| s.entries == 0 || s.first_index == header.first_index))
+}
+
+/// Reads the low-water file: `(log_id, first_index)`.
+fn read_low_water(fs: &dyn FileSystem, dir: &Path, log_id: Option<u64>) -> Result<(u64, u64)> {
+    let path = dir.join(LOW_WATER);
+    let file = fs
+        .open_read(&path)
+        .map_err(|e| Error::io("open", &path, e))?;
+    let bytes = io::read_range(&*file, 0, crate::format::LOW_WATER_LEN + 1)
+        .map_err(|e| Error::io("read", &path, e))?;
+    let (id, first) = crate::format::decode_low_water(&bytes)
+        .ok_or_else(|| corrupt(&path, 0, CorruptionKind::BadLowWater))?;
+    match log_id {
+        Some(expected) if expected != id => Err(Error::ForeignSegment {
+            path,
+            expected,
+            found: id,
+        }),
+        _ => Ok((id, first)),
+    }
+}
+
+/// Writes the low-water file durably: temporary name, sync, rename, directory sync.
+pub(crate) fn write_low_water(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    log_id: u64,
+    first_index: u64,
+) -> Result<()> {
+    let path = dir.join(LOW_WATER);
+    let tmp = dir.join(format!("{LOW_WATER}.tmp"));
+    match fs.remove(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("remove", &tmp, e)),
+    }
+    let f = fs
+        .create_new(&tmp)
+        .map_err(|e| Error::io("create", &tmp, e))?;
+    io::write_all_at(
+        &*f,
+        &crate::format::encode_low_water(log_id, first_index),
+        0,
+    )
+    .map_err(|e| Error::io("write", &tmp, e))?;
+    f.sync_data().map_err(|e| Error::io("sync", &tmp, e))?;
+    fs.rename(&tmp, &path)
+        .map_err(|e| Error::io("rename", &tmp, e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io("sync directory", dir, e))
 }
 
 fn corrupt(path: &Path, offset: u64, kind: CorruptionKind) -> Error {
@@ -358,36 +550,31 @@ fn corrupt(path: &Path, offset: u64, kind: CorruptionKind) -> Error {
 
 /// Whether `next` continues `prev`: indexes, sequence number and footer chain.
 fn continues(prev: &Found, next: &Found) -> bool {
-    let prev_last = prev
-        .header
-        .first_index
-        .wrapping_add(prev.scan.entries())
-        .wrapping_sub(1);
+    let prev_last = prev.last_index();
     let chain_ok = prev
-        .scan
-        .footer
-        .as_ref()
-        .is_none_or(|(_, crc)| *crc == next.header.prev_crc);
+        .footer_crc()
+        .is_none_or(|crc| crc == next.header.prev_crc);
     next.header.first_index == prev_last.wrapping_add(1)
         && next.header.prev_last_index == prev_last
         && next.header.seq > prev.header.seq
         && chain_ok
 }
 
-/// Where a segment is damaged and how, if it is.
-fn damage(f: &Found, is_last: bool) -> Option<(u64, CorruptionKind)> {
-    match &f.scan.stop {
-        Stop::Damage(kind) => Some((f.scan.stop_offset, kind.clone())),
+/// Where a scanned segment is damaged and how, if it is.
+fn damage(scan: &Scan, is_last: bool) -> Option<(u64, CorruptionKind)> {
+    match &scan.stop {
+        Stop::Damage(kind) => Some((scan.stop_offset, kind.clone())),
         // A sealed segment ends with its footer.
         Stop::Eof | Stop::Zeros if !is_last => {
-            Some((f.scan.valid_end, CorruptionKind::MissingFooter))
+            Some((scan.valid_end, CorruptionKind::MissingFooter))
         }
-        Stop::Zeros if f.scan.nonzero_after => Some((f.scan.valid_end, CorruptionKind::Hole)),
+        Stop::Zeros if scan.nonzero_after => Some((scan.valid_end, CorruptionKind::Hole)),
         Stop::Footer | Stop::Eof | Stop::Zeros => None,
     }
 }
 
-/// Carries out the plan: quarantine and cut, remove segments back to front, remove temps.
+/// Carries out the plan: remove segments (newest first after a point-in-time cut, oldest
+/// first below the low-water mark), quarantine and cut, remove temps; then sync.
 fn repair(
     fs: &dyn FileSystem,
     dir: &Path,
@@ -398,18 +585,23 @@ fn repair(
     report: &mut RecoveryReport,
 ) -> Result<()> {
     let mut dir_dirty = false;
+    let remove = |path: &Path, report: &mut RecoveryReport| -> Result<()> {
+        fs.remove(path).map_err(|e| Error::io("remove", path, e))?;
+        report.removed_segments.push(path.to_path_buf());
+        Ok(())
+    };
     if let Some(from) = plan.remove_from {
         for f in found[from..].iter().rev() {
-            fs.remove(&f.path)
-                .map_err(|e| Error::io("remove", &f.path, e))?;
-            report.removed_segments.push(f.path.clone());
+            remove(&f.path, report)?;
         }
         dir_dirty = true;
     }
+    for f in &found[..plan.remove_below] {
+        remove(&f.path, report)?;
+        dir_dirty = true;
+    }
     if let Some(path) = short_tail {
-        fs.remove(&path)
-            .map_err(|e| Error::io("remove", &path, e))?;
-        report.removed_segments.push(path);
+        remove(&path, report)?;
         dir_dirty = true;
     }
     for t in temps {
@@ -419,21 +611,23 @@ fn repair(
     }
     if let Some((i, cut)) = &plan.cut {
         let f = &found[*i];
-        let start = usize::try_from(cut.offset).unwrap_or(usize::MAX);
-        let end = usize::try_from(cut.offset + cut.bytes).unwrap_or(usize::MAX);
-        let cut_bytes = f.bytes.get(start..end).unwrap_or_default();
-        if cut_bytes.iter().any(|&b| b != 0) {
-            let q = PathBuf::from(format!("{}.cut-{}", f.path.display(), cut.offset));
-            match fs.remove(&q) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(Error::io("remove", &q, e)),
+        if let Body::Scanned { bytes, .. } = &f.body {
+            let start = usize::try_from(cut.offset).unwrap_or(usize::MAX);
+            let end = usize::try_from(cut.offset + cut.bytes).unwrap_or(usize::MAX);
+            let cut_bytes = bytes.get(start..end).unwrap_or_default();
+            if cut_bytes.iter().any(|&b| b != 0) {
+                let q = PathBuf::from(format!("{}.cut-{}", f.path.display(), cut.offset));
+                match fs.remove(&q) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => return Err(Error::io("remove", &q, e)),
+                }
+                let qf = fs.create_new(&q).map_err(|e| Error::io("create", &q, e))?;
+                io::write_all_at(&*qf, cut_bytes, 0).map_err(|e| Error::io("write", &q, e))?;
+                qf.sync_data().map_err(|e| Error::io("sync", &q, e))?;
+                report.quarantined.push(q);
+                dir_dirty = true;
             }
-            let qf = fs.create_new(&q).map_err(|e| Error::io("create", &q, e))?;
-            io::write_all_at(&*qf, cut_bytes, 0).map_err(|e| Error::io("write", &q, e))?;
-            qf.sync_data().map_err(|e| Error::io("sync", &q, e))?;
-            report.quarantined.push(q);
-            dir_dirty = true;
         }
         if dir_dirty {
             fs.sync_dir(dir)
@@ -452,6 +646,5 @@ fn repair(
         fs.sync_dir(dir)
             .map_err(|e| Error::io("sync directory", dir, e))?;
     }
-    debug_assert!(found.iter().all(|f| f.bytes.len() >= HEADER_LEN));
     Ok(())
 }

@@ -1,8 +1,8 @@
 //! One segment file: its name, its creation, and scanning its frames.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{
@@ -32,31 +32,68 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
 }
 
 /// A segment as readers and the writer share it.
+///
+/// Sealed segments found at open are known by their header and footer summary: their file
+/// is opened and their entry positions read (and the footer's CRC checked) on first use.
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub path: PathBuf,
-    pub file: Arc<dyn File>,
     pub header: SegmentHeader,
+    fs: Arc<dyn FileSystem>,
+    file: OnceLock<Arc<dyn File>>,
     /// Bytes `[HEADER_LEN, end)` hold complete frames that readers may read.
     end: AtomicU64,
     /// Last entry index in `[HEADER_LEN, end)`; `first_index - 1` when there is none.
     last_index: AtomicU64,
+    /// Offsets of the entries' frames; `None` until loaded from the footer at `footer_at`.
+    positions: RwLock<Option<Arc<Vec<u32>>>>,
+    footer_at: Option<u64>,
+    /// Set when truncation removed the segment from the log.
+    removed: AtomicBool,
 }
 
 impl Segment {
-    pub(crate) fn new(
+    /// A segment whose positions are known (the tail, or one scanned in full).
+    #[expect(clippy::too_many_arguments, reason = "a constructor of a plain record")]
+    pub(crate) fn loaded(
+        fs: Arc<dyn FileSystem>,
         path: PathBuf,
-        file: Arc<dyn File>,
+        file: Option<Arc<dyn File>>,
+        header: SegmentHeader,
+        end: u64,
+        last: u64,
+        positions: Vec<u32>,
+        footer_at: Option<u64>,
+    ) -> Self {
+        let seg = Self::sealed(fs, path, header, end, last, footer_at);
+        if let Some(f) = file {
+            let _ = seg.file.set(f);
+        }
+        *seg.positions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(positions));
+        seg
+    }
+
+    /// A sealed segment known by its footer at `footer_at`, positions loaded on demand.
+    pub(crate) fn sealed(
+        fs: Arc<dyn FileSystem>,
+        path: PathBuf,
         header: SegmentHeader,
         end: u64,
         last_index: u64,
+        footer_at: Option<u64>,
     ) -> Self {
         Self {
             path,
-            file,
             header,
+            fs,
+            file: OnceLock::new(),
             end: AtomicU64::new(end),
             last_index: AtomicU64::new(last_index),
+            positions: RwLock::new(None),
+            footer_at,
+            removed: AtomicBool::new(false),
         }
     }
 
@@ -72,10 +109,117 @@ impl Segment {
         self.last_index.load(Ordering::Acquire)
     }
 
-    /// Publishes frames written up to `end`, the last of them with index `last_index`.
-    pub(crate) fn publish(&self, end: u64, last_index: u64) {
+    pub(crate) fn is_removed(&self) -> bool {
+        self.removed.load(Ordering::Acquire)
+    }
+
+    pub(crate) fn mark_removed(&self) {
+        self.removed.store(true, Ordering::Release);
+    }
+
+    /// The open file, opening it for reading on first use.
+    pub(crate) fn file(&self) -> Result<Arc<dyn File>> {
+        if let Some(f) = self.file.get() {
+            return Ok(Arc::clone(f));
+        }
+        let f = self
+            .fs
+            .open_read(&self.path)
+            .map_err(|e| Error::io("open", &self.path, e))?;
+        Ok(Arc::clone(self.file.get_or_init(|| f)))
+    }
+
+    /// Records frames written up to `end`: the entries' offsets and the last index.
+    pub(crate) fn publish(&self, end: u64, new_positions: &[u32], last_index: u64) {
+        if !new_positions.is_empty() {
+            let mut guard = self
+                .positions
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
+            let v = guard.get_or_insert_with(Default::default);
+            Arc::make_mut(v).extend_from_slice(new_positions);
+        }
         self.last_index.store(last_index, Ordering::Release);
         self.end.store(end, Ordering::Release);
+    }
+
+    /// The entries' offsets, read from the footer (and its CRC checked) on first use.
+    pub(crate) fn positions(&self, seed: u32) -> Result<Arc<Vec<u32>>> {
+        if let Some(p) = self
+            .positions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            return Ok(Arc::clone(p));
+        }
+        let at = self
+            .footer_at
+            .ok_or_else(|| self.corrupt(0, CorruptionKind::MissingFooter))?;
+        let file = self.file()?;
+        let len = file.len().map_err(|e| Error::io("stat", &self.path, e))?;
+        let n = usize::try_from(len.saturating_sub(at)).unwrap_or(usize::MAX);
+        let bytes = io::read_range(&*file, at, n).map_err(|e| Error::io("read", &self.path, e))?;
+        let footer = match format::check_frame(&bytes, seed, u32::try_from(n).unwrap_or(u32::MAX)) {
+            FrameCheck::Valid(h) if h.frame_len() == bytes.len() => {
+                format::decode_footer(&bytes[FRAME_HEADER_LEN..])
+            }
+            FrameCheck::Checksum { stored, computed } => {
+                return Err(self.corrupt(at, CorruptionKind::Checksum { stored, computed }));
+            }
+            _ => None,
+        };
+        let footer = footer
+            .filter(|f| {
+                f.positions.len() as u64
+                    == self
+                        .last_index()
+                        .wrapping_sub(self.first_index())
+                        .wrapping_add(1)
+            })
+            .ok_or_else(|| self.corrupt(at, CorruptionKind::BadFooter))?;
+        let positions = Arc::new(footer.positions);
+        *self
+            .positions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&positions));
+        Ok(positions)
+    }
+
+    /// Where entry `index`'s frame starts, if the segment holds it.
+    pub(crate) fn position_of(&self, index: u64, seed: u32) -> Result<Option<u64>> {
+        if index < self.first_index() || index > self.last_index() {
+            return Ok(None);
+        }
+        let slot = usize::try_from(index - self.first_index()).unwrap_or(usize::MAX);
+        Ok(self.positions(seed)?.get(slot).map(|&p| u64::from(p)))
+    }
+
+    /// Forgets everything from byte `end` on: the entries after `last_index` were cut.
+    pub(crate) fn truncate_to(&self, end: u64, last_index: u64, seed: u32) -> Result<()> {
+        let positions = self.positions(seed)?;
+        let keep = usize::try_from(
+            last_index
+                .wrapping_add(1)
+                .saturating_sub(self.first_index()),
+        )
+        .unwrap_or(usize::MAX);
+        let kept = Arc::new(positions.get(..keep).unwrap_or(&positions).to_vec());
+        *self
+            .positions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(kept);
+        self.last_index.store(last_index, Ordering::Release);
+        self.end.store(end, Ordering::Release);
+        Ok(())
+    }
+
+    pub(crate) fn corrupt(&self, offset: u64, kind: CorruptionKind) -> Error {
+        Error::Corruption {
+            segment: self.path.clone(),
+            offset,
+            kind,
+        }
     }
 }
 

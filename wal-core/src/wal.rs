@@ -1,4 +1,4 @@
-//! [`Wal`]: open, append, sync with group commit, read, close.
+//! [`Wal`]: open, append, sync with group commit, close.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,7 +10,6 @@ use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
 use crate::io::DirLock;
-use crate::iter::Iter;
 use crate::options::{Options, SyncPolicy};
 use crate::recovery::{self, RecoveryMode, RecoveryReport};
 use crate::segment::{self, Segment};
@@ -24,28 +23,29 @@ use crate::writer::{FLUSH_AT, Limits, Pending, Tail};
 /// See the [crate documentation](crate) for an example.
 #[derive(Debug)]
 pub struct Wal {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     flusher: Option<JoinHandle<()>>,
     closed: bool,
 }
 
+/// The state shared by the `Wal` handle and its background flusher.
 #[derive(Debug)]
-struct Inner {
-    dir: PathBuf,
-    opts: Options,
-    seed: u32,
-    read_only: bool,
-    pending: Mutex<Pending>,
+pub(crate) struct Inner {
+    pub dir: PathBuf,
+    pub opts: Options,
+    pub log_id: u64,
+    pub seed: u32,
+    pub read_only: bool,
+    pub pending: Mutex<Pending>,
     /// Lock order: `tail`, then `pending` or `segments` or `group`.
-    tail: Mutex<Option<Tail>>,
-    segments: RwLock<Arc<Vec<Arc<Segment>>>>,
-    salvage: Option<Arc<Vec<Vec<u32>>>>,
+    pub tail: Mutex<Option<Tail>>,
+    pub segments: RwLock<Arc<Vec<Arc<Segment>>>>,
     /// Whether a group-commit leader is syncing.
     group: Mutex<bool>,
     group_cv: Condvar,
-    durable: AtomicU64,
-    assigned: AtomicU64,
-    first_index: u64,
+    pub durable: AtomicU64,
+    pub assigned: AtomicU64,
+    pub first_index: AtomicU64,
     oldest_unsynced: Mutex<Option<Instant>>,
     poison: OnceLock<Arc<std::io::Error>>,
     report: RecoveryReport,
@@ -54,7 +54,7 @@ struct Inner {
     _lock: Box<dyn DirLock>,
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -74,7 +74,10 @@ impl Wal {
     /// Opens the log in `dir`, creating the directory and an empty log if missing (unless
     /// [`Options::create_if_missing`] is off), and recovers it by [`Options::recovery`].
     ///
-    /// What recovery did is in [`Wal::recovery_report`].
+    /// Open reads the headers and footers of sealed segments and scans only the last one, so
+    /// its time does not grow with the log's history (except in the `Strict`,
+    /// `PointInTime` and `Salvage` modes, which read everything). What recovery did is in
+    /// [`Wal::recovery_report`].
     ///
     /// # Errors
     /// - [`Error::InvalidOptions`] for options out of range;
@@ -108,58 +111,59 @@ impl Wal {
             }
         })?;
         let read_only = opts.recovery == RecoveryMode::Salvage;
-        let rec = recovery::recover(&*fs, &dir, opts.recovery, opts.max_entry_size)?;
-        let log_id = if rec.segments.is_empty() {
+        let rec = recovery::recover(&fs, &dir, opts.recovery, opts.max_entry_size)?;
+        let log_id = if rec.segments.is_empty() && rec.log_id == 0 {
             opts.new_log_id.unwrap_or_else(new_log_id)
         } else {
             rec.log_id
         };
         let seed = format::crc_seed(log_id);
         let mut segments = rec.segments;
-        let mut tail = match rec.tail {
-            Some(t) if !read_only => {
-                let seg = Arc::clone(segments.last().expect("a tail state comes with a segment"));
-                Some(Tail {
-                    last_written: seg.last_index(),
-                    seg,
-                    pos: t.valid_end,
-                    marker_end: t.marker_end,
-                    window: crc32fast::Hasher::new_with_initial(t.window_crc),
-                    positions: t.positions,
-                    sealed: t.sealed,
-                    scratch: Vec::new(),
+        let mut first_index = rec.first_index;
+        let mut tail = match (rec.tail, segments.last()) {
+            (Some(t), Some(seg)) if !read_only => {
+                let file = seg.file()?;
+                let mut tail = Tail::new(
+                    Arc::clone(seg),
+                    file,
+                    t.valid_end,
+                    t.marker_end,
+                    t.window_crc,
                     seed,
-                })
+                );
+                tail.sealed = t.sealed;
+                Some(tail)
             }
             _ => None,
         };
         if segments.is_empty() && !read_only {
+            if !rec.has_low_water {
+                recovery::write_low_water(&*fs, &dir, log_id, 1)?;
+            }
+            // After `truncate_front` past every entry and a crash, the log resumes there.
+            first_index = first_index.max(1);
             let header = SegmentHeader {
                 log_id,
                 seq: 1,
-                first_index: 1,
-                prev_last_index: 0,
+                first_index,
+                prev_last_index: first_index - 1,
                 prev_crc: 0,
             };
-            let seg = create_segment(&opts, &dir, &header)?;
+            let (seg, file) = create_segment(&opts, &dir, &header)?;
             segments.push(Arc::clone(&seg));
-            tail = Some(Tail {
+            tail = Some(Tail::new(
                 seg,
-                pos: HEADER_LEN as u64,
-                marker_end: HEADER_LEN as u64,
-                window: crc32fast::Hasher::new_with_initial(seed),
-                positions: Vec::new(),
-                last_written: 0,
-                sealed: None,
-                scratch: Vec::new(),
+                file,
+                HEADER_LEN as u64,
+                HEADER_LEN as u64,
                 seed,
-            });
+                seed,
+            ));
         }
-        let first_index = segments.first().map_or(1, |s| s.first_index());
-        let last = segments.last().map_or(0, |s| s.last_index());
-        let (seg_bytes, seg_entries) = tail
-            .as_ref()
-            .map_or((0, 0), |t| (t.pos, t.positions.len() as u64));
+        let last = segments.last().map_or(first_index - 1, |s| s.last_index());
+        let (seg_bytes, seg_entries) = tail.as_ref().map_or((0, 0), |t| {
+            (t.pos, t.seg.last_index() + 1 - t.seg.first_index())
+        });
         let limits = Limits {
             seed,
             segment_size: opts.segment_size,
@@ -168,17 +172,17 @@ impl Wal {
         };
         let inner = Arc::new(Inner {
             dir,
+            log_id,
             seed,
             read_only,
             pending: Mutex::new(Pending::new(last + 1, seg_bytes, seg_entries, limits)),
             tail: Mutex::new(tail),
             segments: RwLock::new(Arc::new(segments)),
-            salvage: rec.salvage.map(Arc::new),
             group: Mutex::new(false),
             group_cv: Condvar::new(),
             durable: AtomicU64::new(last),
             assigned: AtomicU64::new(last),
-            first_index,
+            first_index: AtomicU64::new(first_index),
             oldest_unsynced: Mutex::new(None),
             poison: OnceLock::new(),
             report: rec.report,
@@ -187,26 +191,23 @@ impl Wal {
             _lock: dir_lock,
             opts,
         });
-        // A tail that was sealed before a crash takes no more entries: start the next segment.
-        if let Some(t) = lock(&inner.tail).as_mut().filter(|t| t.sealed.is_some()) {
-            inner.rotate(t)?;
-            let mut p = lock(&inner.pending);
-            *p = Pending::new(last + 1, HEADER_LEN as u64, 0, limits);
-        }
-        // Entries found after the last sync marker were written but maybe never synced: make
-        // them durable now, so that `durable_index()` is true from the start.
         if !read_only {
+            // A tail that was sealed before a crash takes no more entries: start the next segment.
+            if let Some(t) = lock(&inner.tail).as_mut().filter(|t| t.sealed.is_some()) {
+                inner.rotate(t)?;
+                lock(&inner.pending).reset(last + 1, HEADER_LEN as u64, 0);
+            }
+            // Entries found after the last sync marker were written but maybe never synced:
+            // make them durable now, so that `durable_index()` is true from the start.
             inner.sync_now()?;
         }
         let flusher = match inner.opts.sync {
             SyncPolicy::Interval(_) | SyncPolicy::Batch { .. } if !read_only => {
                 let inner = Arc::clone(&inner);
-                Some(
-                    std::thread::Builder::new()
-                        .name("wal-flusher".into())
-                        .spawn(move || inner.flusher())
-                        .map_err(|e| Error::io("spawn flusher", "", e))?,
-                )
+                let spawned = std::thread::Builder::new()
+                    .name("wal-flusher".into())
+                    .spawn(move || inner.flusher());
+                Some(spawned.map_err(|e| Error::io("spawn flusher", "", e))?)
             }
             _ => None,
         };
@@ -225,7 +226,19 @@ impl Wal {
     /// appended); [`Error::Io`] when a write or sync fails, which poisons the log;
     /// [`Error::Poisoned`] after that; [`Error::ReadOnly`] in salvage mode.
     pub fn append<E: Entry>(&self, entry: &E) -> Result<u64> {
-        self.inner.append(std::slice::from_ref(entry))
+        self.inner.append(std::slice::from_ref(entry), None)
+    }
+
+    /// Appends `entry` at `index`, which must be `last_index() + 1`: for logs whose indexes
+    /// come from elsewhere (a consensus log, gowal's model). A duplicate or out-of-order
+    /// index is refused.
+    ///
+    /// # Errors
+    /// [`Error::IndexMismatch`] naming the expected and the given index; as [`Wal::append`].
+    pub fn append_at<E: Entry>(&self, index: u64, entry: &E) -> Result<()> {
+        self.inner
+            .append(std::slice::from_ref(entry), Some(index))
+            .map(drop)
     }
 
     /// Appends entries as one batch: after a crash either all of them are in the log or none.
@@ -234,7 +247,7 @@ impl Wal {
     /// # Errors
     /// As [`Wal::append`]; when one entry fails to encode, none is appended.
     pub fn append_batch<E: Entry>(&self, entries: &[E]) -> Result<std::ops::Range<u64>> {
-        let last = self.inner.append(entries)?;
+        let last = self.inner.append(entries, None)?;
         Ok(last + 1 - entries.len() as u64..last + 1)
     }
 
@@ -269,10 +282,10 @@ impl Wal {
         self.inner.commit(index)
     }
 
-    /// The index of the first entry in the log. Default for an empty log: 1.
+    /// The index of the first entry in the log. Default for a new log: 1.
     #[must_use]
     pub fn first_index(&self) -> u64 {
-        self.inner.first_index
+        self.inner.first_index.load(Ordering::Acquire)
     }
 
     /// The index of the last entry appended (`first_index() - 1` when the log is empty).
@@ -298,66 +311,6 @@ impl Wal {
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.inner.dir
-    }
-
-    /// Iterates over every entry, undecoded. See [`Wal::iter_from`].
-    ///
-    /// # Errors
-    /// As [`Wal::iter_from`].
-    pub fn iter(&self) -> Result<Iter> {
-        self.iter_from(self.first_index())
-    }
-
-    /// Iterates over the entries from `index` on, undecoded, up to the last entry appended
-    /// when it is called (buffered entries are written to the file first). Readers run while
-    /// writers append.
-    ///
-    /// # Errors
-    /// [`Error::IndexOutOfRange`] when `index` is below `first_index()` or above
-    /// `last_index() + 1`; [`Error::Io`] when buffered entries cannot be written. The
-    /// iterator yields [`Error::Corruption`] for a frame that fails its CRC.
-    pub fn iter_from(&self, index: u64) -> Result<Iter> {
-        let (first, last) = (self.first_index(), self.last_index());
-        if index < first || index > last + 1 {
-            return Err(Error::IndexOutOfRange { index, first, last });
-        }
-        if !self.inner.read_only && self.inner.poison.get().is_none() {
-            self.inner.flush()?;
-        }
-        let segments = Arc::clone(
-            &self
-                .inner
-                .segments
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
-        Ok(Iter::new(
-            segments,
-            self.inner.salvage.clone(),
-            index,
-            last,
-            self.inner.seed,
-            self.inner.opts.max_entry_size,
-        ))
-    }
-
-    /// Decodes every entry as an `E`, in index order, and calls `f(index, entry)`.
-    ///
-    /// Entries whose type `E` does not have are skipped if the writer marked them ignorable,
-    /// and an error otherwise.
-    ///
-    /// # Errors
-    /// [`Error::UnknownEntryType`], [`Error::Decode`] (both naming the index),
-    /// [`Error::Corruption`], [`Error::Io`].
-    pub fn replay<E: Entry, F: FnMut(u64, E)>(&self, mut f: F) -> Result<()> {
-        for raw in self.iter()? {
-            let raw = raw?;
-            if raw.is_ignorable() && !E::TYPE_IDS.contains(&raw.entry_type()) {
-                continue;
-            }
-            f(raw.index(), raw.decode()?);
-        }
-        Ok(())
     }
 
     /// Writes buffered entries, syncs (except under [`SyncPolicy::Never`]), stops the
@@ -393,25 +346,33 @@ impl Drop for Wal {
     }
 }
 
-fn create_segment(opts: &Options, dir: &Path, header: &SegmentHeader) -> Result<Arc<Segment>> {
+/// Creates a segment file durably and returns it with its writable file.
+fn create_segment(
+    opts: &Options,
+    dir: &Path,
+    header: &SegmentHeader,
+) -> Result<(Arc<Segment>, Arc<dyn crate::io::File>)> {
     let prealloc = if opts.preallocate {
         opts.segment_size
     } else {
         0
     };
     let (path, file) = segment::create(&*opts.fs, dir, header, prealloc)?;
-    let last = header.first_index - 1;
-    Ok(Arc::new(Segment::new(
+    let seg = Segment::loaded(
+        Arc::clone(&opts.fs),
         path,
-        file,
+        Some(Arc::clone(&file)),
         *header,
         HEADER_LEN as u64,
-        last,
-    )))
+        header.first_index - 1,
+        Vec::new(),
+        None,
+    );
+    Ok((Arc::new(seg), file))
 }
 
 impl Inner {
-    fn check_writable(&self) -> Result<()> {
+    pub(crate) fn check_writable(&self) -> Result<()> {
         if self.read_only {
             return Err(Error::ReadOnly);
         }
@@ -423,8 +384,12 @@ impl Inner {
         }
     }
 
+    pub(crate) fn is_poisoned(&self) -> bool {
+        self.poison.get().is_some()
+    }
+
     /// Records a write or sync failure: from now on every write fails.
-    fn poison(&self, err: Error) -> Error {
+    pub(crate) fn poison(&self, err: Error) -> Error {
         if let Error::Io { source, .. } = &err {
             let _ = self.poison.set(Arc::new(std::io::Error::new(
                 source.kind(),
@@ -435,10 +400,16 @@ impl Inner {
         err
     }
 
-    fn append<E: Entry>(&self, entries: &[E]) -> Result<u64> {
+    fn append<E: Entry>(&self, entries: &[E], at: Option<u64>) -> Result<u64> {
         self.check_writable()?;
         let (last, buffered, since) = {
             let mut p = lock(&self.pending);
+            if let Some(given) = at.filter(|&i| i != p.next_index) {
+                return Err(Error::IndexMismatch {
+                    expected: p.next_index,
+                    given,
+                });
+            }
             let last = p.push(entries)?;
             self.assigned.store(last, Ordering::Release);
             (last, p.bytes, p.since_sync)
@@ -461,7 +432,7 @@ impl Inner {
     /// Group commit: returns once an fsync covering `target` has succeeded. The first waiter
     /// with no sync in flight leads: it writes everything buffered and syncs, outside the
     /// group lock, then wakes everyone; the others wait for a sync that covers them.
-    fn commit(&self, target: u64) -> Result<()> {
+    pub(crate) fn commit(&self, target: u64) -> Result<()> {
         let mut leading = lock(&self.group);
         loop {
             if self.durable.load(Ordering::Acquire) >= target {
@@ -486,11 +457,15 @@ impl Inner {
     }
 
     /// Writes the buffer, a sync marker, and fdatasyncs. Publishes the new durable index.
-    fn sync_now(&self) -> Result<()> {
+    pub(crate) fn sync_now(&self) -> Result<()> {
         let mut guard = lock(&self.tail);
         let Some(tail) = guard.as_mut() else {
             return Err(Error::ReadOnly);
         };
+        self.sync_locked(tail)
+    }
+
+    pub(crate) fn sync_locked(&self, tail: &mut Tail) -> Result<()> {
         *lock(&self.oldest_unsynced) = None;
         lock(&self.pending).since_sync = 0;
         self.write_pending(tail)?;
@@ -498,8 +473,7 @@ impl Inner {
             .write_marker()
             .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
         if wrote {
-            tail.seg
-                .file
+            tail.file
                 .sync_data()
                 .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
         }
@@ -508,7 +482,7 @@ impl Inner {
     }
 
     /// Writes buffered entries to the file without syncing.
-    fn flush(&self) -> Result<()> {
+    pub(crate) fn flush(&self) -> Result<()> {
         let mut guard = lock(&self.tail);
         let Some(tail) = guard.as_mut() else {
             return Ok(());
@@ -529,38 +503,48 @@ impl Inner {
         Ok(())
     }
 
-    /// Seals the tail segment and starts the next one.
+    /// Seals the tail segment, starts the next one, and applies retention.
     fn rotate(&self, tail: &mut Tail) -> Result<()> {
         let crc = tail
             .seal()
             .map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
         // The seal synced every entry of the old segment.
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
-        let old = &tail.seg.header;
         let header = SegmentHeader {
-            log_id: old.log_id,
-            seq: old.seq + 1,
+            log_id: self.log_id,
+            seq: tail.next_seq,
             first_index: tail.last_written + 1,
             prev_last_index: tail.last_written,
             prev_crc: crc,
         };
-        let seg = create_segment(&self.opts, &self.dir, &header).map_err(|e| self.poison(e))?;
-        {
-            let mut list = self
-                .segments
-                .write()
-                .unwrap_or_else(PoisonError::into_inner);
-            let mut next = Vec::clone(&list);
-            next.push(Arc::clone(&seg));
-            *list = Arc::new(next);
-        }
-        tail.seg = seg;
-        tail.pos = HEADER_LEN as u64;
-        tail.marker_end = HEADER_LEN as u64;
-        tail.window = crc32fast::Hasher::new_with_initial(self.seed);
-        tail.positions.clear();
-        tail.sealed = None;
-        Ok(())
+        let (seg, file) =
+            create_segment(&self.opts, &self.dir, &header).map_err(|e| self.poison(e))?;
+        self.replace_segments(|list| list.push(Arc::clone(&seg)));
+        *tail = Tail::new(
+            seg,
+            file,
+            HEADER_LEN as u64,
+            HEADER_LEN as u64,
+            self.seed,
+            self.seed,
+        );
+        tail.last_written = header.first_index - 1;
+        self.apply_retention()
+    }
+
+    /// Replaces the segment list readers see.
+    pub(crate) fn replace_segments(&self, f: impl FnOnce(&mut Vec<Arc<Segment>>)) {
+        let mut list = self
+            .segments
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        let mut next = Vec::clone(&list);
+        f(&mut next);
+        *list = Arc::new(next);
+    }
+
+    pub(crate) fn segments(&self) -> Arc<Vec<Arc<Segment>>> {
+        Arc::clone(&self.segments.read().unwrap_or_else(PoisonError::into_inner))
     }
 
     fn shutdown(&self) -> Result<()> {
@@ -600,7 +584,7 @@ impl Inner {
                 .wait_timeout(stop, wait)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
-            if *stop || self.poison.get().is_some() {
+            if *stop || self.is_poisoned() {
                 return;
             }
             let due = match self.opts.sync {

@@ -167,6 +167,16 @@ impl Pending {
         Ok(last)
     }
 
+    /// Starts over at `next_index` in a segment of `seg_bytes` bytes and `seg_entries`
+    /// entries, dropping anything buffered (after a truncation).
+    pub(crate) fn reset(&mut self, next_index: u64, seg_bytes: u64, seg_entries: u64) {
+        self.next_index = next_index;
+        self.seg_bytes = seg_bytes;
+        self.seg_entries = seg_entries;
+        self.chunks.clear();
+        self.bytes = 0;
+    }
+
     /// Takes every buffered chunk.
     pub(crate) fn take(&mut self) -> Vec<Chunk> {
         self.bytes = 0;
@@ -186,39 +196,65 @@ impl Pending {
 #[derive(Debug)]
 pub(crate) struct Tail {
     pub seg: Arc<Segment>,
+    /// The segment's file, open for writing.
+    pub file: Arc<dyn File>,
     /// Where the next byte goes.
     pub pos: u64,
     /// End of the last sync marker (or of the header).
     pub marker_end: u64,
     /// CRC of `[marker_end, pos)`.
     pub window: crc32fast::Hasher,
-    /// Offsets of the entries written to this segment.
-    pub positions: Vec<u32>,
+    /// Offsets of the entries of the chunk being written (a reused buffer).
+    new_positions: Vec<u32>,
     /// Index of the last entry written (to any segment).
     pub last_written: u64,
     /// The footer CRC when the segment is sealed (appends then need a new segment).
     pub sealed: Option<u32>,
-    pub scratch: Vec<u8>,
+    scratch: Vec<u8>,
     pub seed: u32,
+    /// Sequence number of the next segment: above every one this log has used.
+    pub next_seq: u64,
 }
 
 impl Tail {
-    fn file(&self) -> &dyn File {
-        &*self.seg.file
+    /// A tail writing at `pos` of `seg`, whose window since `marker_end` has CRC `window_crc`.
+    pub(crate) fn new(
+        seg: Arc<Segment>,
+        file: Arc<dyn File>,
+        pos: u64,
+        marker_end: u64,
+        window_crc: u32,
+        seed: u32,
+    ) -> Self {
+        Self {
+            last_written: seg.last_index(),
+            next_seq: seg.header.seq + 1,
+            seg,
+            file,
+            pos,
+            marker_end,
+            window: crc32fast::Hasher::new_with_initial(window_crc),
+            new_positions: Vec::new(),
+            sealed: None,
+            scratch: Vec::new(),
+            seed,
+        }
     }
 
     /// Writes a chunk's frames at the end of the segment and publishes them to readers.
     pub(crate) fn write_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        io::write_all_at(self.file(), &chunk.bytes, self.pos)?;
+        io::write_all_at(&*self.file, &chunk.bytes, self.pos)?;
         self.window.update(&chunk.bytes);
         let base = u32::try_from(self.pos).unwrap_or(u32::MAX);
-        self.positions
+        self.new_positions.clear();
+        self.new_positions
             .extend(chunk.positions.iter().map(|p| base + p));
         self.pos += chunk.bytes.len() as u64;
         if !chunk.positions.is_empty() {
             self.last_written = chunk.last_index;
         }
-        self.seg.publish(self.pos, self.last_written);
+        self.seg
+            .publish(self.pos, &self.new_positions, self.last_written);
         Ok(())
     }
 
@@ -229,11 +265,8 @@ impl Tail {
             return Ok(false);
         }
         let window_len = u32::try_from(self.pos - self.marker_end).unwrap_or(u32::MAX);
-        let window_crc = std::mem::replace(
-            &mut self.window,
-            crc32fast::Hasher::new_with_initial(self.seed),
-        )
-        .finalize();
+        let fresh = crc32fast::Hasher::new_with_initial(self.seed);
+        let window_crc = std::mem::replace(&mut self.window, fresh).finalize();
         self.scratch.clear();
         format::encode_marker(
             &mut self.scratch,
@@ -242,10 +275,10 @@ impl Tail {
             window_len,
             window_crc,
         );
-        io::write_all_at(&*self.seg.file, &self.scratch, self.pos)?;
+        io::write_all_at(&*self.file, &self.scratch, self.pos)?;
         self.pos += self.scratch.len() as u64;
         self.marker_end = self.pos;
-        self.seg.publish(self.pos, self.last_written);
+        self.seg.publish(self.pos, &[], self.last_written);
         Ok(true)
     }
 
@@ -254,6 +287,10 @@ impl Tail {
         if let Some(crc) = self.sealed {
             return Ok(crc);
         }
+        let positions = self
+            .seg
+            .positions(self.seed)
+            .map_err(std::io::Error::other)?;
         self.scratch.clear();
         let first = self.seg.first_index();
         let offset = u32::try_from(self.pos).unwrap_or(u32::MAX);
@@ -262,13 +299,13 @@ impl Tail {
             self.seed,
             first,
             self.seg.last_index(),
-            &self.positions,
+            &positions,
             offset,
         );
-        io::write_all_at(&*self.seg.file, &self.scratch, self.pos)?;
+        io::write_all_at(&*self.file, &self.scratch, self.pos)?;
         self.pos += self.scratch.len() as u64;
-        self.seg.file.set_len(self.pos)?;
-        self.seg.file.sync_data()?;
+        self.file.set_len(self.pos)?;
+        self.file.sync_data()?;
         self.sealed = Some(crc);
         Ok(crc)
     }

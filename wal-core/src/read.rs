@@ -1,0 +1,201 @@
+//! Reading: iteration, typed replay, and random access by index.
+
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::entry::{Entry, RawEntry};
+use crate::error::{CorruptionKind, Error, Result};
+use crate::format::{self, FRAME_HEADER_LEN, FrameCheck};
+use crate::io;
+use crate::iter::Iter;
+use crate::le::le_u32;
+use crate::wal::Wal;
+
+/// Bytes read at once by `get_raw`: most frames fit, so one read does.
+const FIRST_READ: usize = 4096;
+
+impl Wal {
+    /// Iterates over every entry, undecoded. See [`Wal::iter_from`].
+    ///
+    /// # Errors
+    /// As [`Wal::iter_from`].
+    pub fn iter(&self) -> Result<Iter> {
+        self.iter_from(self.first_index())
+    }
+
+    /// Iterates over the entries from `index` on, undecoded, up to the last entry appended
+    /// when it is called (buffered entries are written to the file first). It seeks through
+    /// the segments' position indexes: O(log segments) plus one read. Readers run while
+    /// writers append.
+    ///
+    /// A reader keeps reading the segment files it has opened even if `truncate_front` or
+    /// retention deletes them; entries removed by `truncate_back` while it runs end it early.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when `index` is below `first_index()` or above
+    /// `last_index() + 1`; [`Error::Io`] when buffered entries cannot be written. The
+    /// iterator yields [`Error::Corruption`] for a frame that fails its CRC.
+    pub fn iter_from(&self, index: u64) -> Result<Iter> {
+        let (first, last) = (self.first_index(), self.last_index());
+        if index < first || index > last + 1 {
+            return Err(Error::IndexOutOfRange { index, first, last });
+        }
+        self.flush_for_readers()?;
+        let inner = &self.inner;
+        Iter::new(
+            inner.segments(),
+            inner.read_only,
+            index,
+            last,
+            inner.seed,
+            inner.opts.max_entry_size,
+        )
+    }
+
+    /// Decodes every entry as an `E`, in index order, and calls `f(index, entry)`.
+    ///
+    /// Entries whose type `E` does not have are skipped if the writer marked them ignorable,
+    /// and an error otherwise.
+    ///
+    /// # Errors
+    /// [`Error::UnknownEntryType`], [`Error::Decode`] (both naming the index),
+    /// [`Error::Corruption`], [`Error::Io`].
+    pub fn replay<E: Entry, F: FnMut(u64, E)>(&self, mut f: F) -> Result<()> {
+        for raw in self.iter()? {
+            let raw = raw?;
+            if raw.is_ignorable() && !E::TYPE_IDS.contains(&raw.entry_type()) {
+                continue;
+            }
+            f(raw.index(), raw.decode()?);
+        }
+        Ok(())
+    }
+
+    /// The entry at `index`, decoded as an `E`.
+    ///
+    /// # Errors
+    /// As [`Wal::get_raw`], and [`Error::UnknownEntryType`] or [`Error::Decode`].
+    pub fn get<E: Entry>(&self, index: u64) -> Result<E> {
+        self.get_raw(index)?.decode()
+    }
+
+    /// The entry at `index`, undecoded: a position lookup and one read (two for an entry
+    /// larger than 4 KiB).
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] outside `first_index()..=last_index()`;
+    /// [`Error::Corruption`] naming the file and offset when the frame there fails its CRC;
+    /// [`Error::Io`].
+    pub fn get_raw(&self, index: u64) -> Result<RawEntry> {
+        let (first, last) = (self.first_index(), self.last_index());
+        if index < first || index > last {
+            return Err(Error::IndexOutOfRange { index, first, last });
+        }
+        let result = self.read_at_index(index);
+        // Deleted under us by `truncate_front` or retention: say so plainly.
+        if result.is_err() && index < self.first_index() {
+            return Err(Error::IndexOutOfRange {
+                index,
+                first: self.first_index(),
+                last: self.last_index(),
+            });
+        }
+        result
+    }
+
+    /// The entries in `range`, decoded as `E`s.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] unless `first_index() <= range.start <= range.end <=
+    /// last_index() + 1`; as [`Wal::get`].
+    pub fn get_range<E: Entry>(&self, range: Range<u64>) -> Result<Vec<E>> {
+        let (first, last) = (self.first_index(), self.last_index());
+        if range.start > range.end || range.end > last + 1 {
+            return Err(Error::IndexOutOfRange {
+                index: range.end.max(range.start),
+                first,
+                last,
+            });
+        }
+        let n = usize::try_from(range.end - range.start).unwrap_or(usize::MAX);
+        let mut out = Vec::with_capacity(n.min(1 << 16));
+        for raw in self.iter_from(range.start)?.take(n) {
+            out.push(raw?.decode()?);
+        }
+        Ok(out)
+    }
+
+    fn flush_for_readers(&self) -> Result<()> {
+        if self.inner.read_only || self.inner.is_poisoned() {
+            return Ok(());
+        }
+        self.inner.flush()
+    }
+
+    fn read_at_index(&self, index: u64) -> Result<RawEntry> {
+        let inner = &self.inner;
+        let mut segments = inner.segments();
+        if segments.last().is_none_or(|s| s.last_index() < index) {
+            self.flush_for_readers()?;
+            segments = inner.segments();
+        }
+        let k = segments
+            .partition_point(|s| s.first_index() <= index)
+            .saturating_sub(1);
+        let seg = segments.get(k).ok_or(Error::IndexOutOfRange {
+            index,
+            first: self.first_index(),
+            last: self.last_index(),
+        })?;
+        let pos = seg
+            .position_of(index, inner.seed)?
+            .ok_or(Error::IndexOutOfRange {
+                index,
+                first: self.first_index(),
+                last: self.last_index(),
+            })?;
+        let file = seg.file()?;
+        let end = seg.end();
+        let want = usize::try_from(end.saturating_sub(pos))
+            .unwrap_or(usize::MAX)
+            .min(FIRST_READ);
+        let mut buf =
+            io::read_range(&*file, pos, want).map_err(|e| Error::io("read", &seg.path, e))?;
+        let len = le_u32(&buf, 4).ok_or_else(|| seg.corrupt(pos, CorruptionKind::Truncated))?;
+        let max = inner.opts.max_entry_size;
+        if len > max {
+            return Err(seg.corrupt(pos, CorruptionKind::BadLength(len)));
+        }
+        let total = FRAME_HEADER_LEN + len as usize;
+        if buf.len() < total {
+            let more = io::read_range(&*file, pos + buf.len() as u64, total - buf.len())
+                .map_err(|e| Error::io("read", &seg.path, e))?;
+            buf.extend_from_slice(&more);
+        }
+        buf.truncate(total);
+        match format::check_frame(&buf, inner.seed, max) {
+            FrameCheck::Valid(h) if h.index == index && h.entry_type != 0 => Ok(RawEntry::new(
+                h.index,
+                h.entry_type,
+                h.flags,
+                Arc::new(buf),
+                FRAME_HEADER_LEN,
+                total,
+            )),
+            FrameCheck::Valid(h) => Err(seg.corrupt(
+                pos,
+                CorruptionKind::IndexOrder {
+                    expected: index,
+                    found: h.index,
+                },
+            )),
+            FrameCheck::Checksum { stored, computed } => {
+                Err(seg.corrupt(pos, CorruptionKind::Checksum { stored, computed }))
+            }
+            FrameCheck::BadLength(l) => Err(seg.corrupt(pos, CorruptionKind::BadLength(l))),
+            FrameCheck::ReservedFlags(f) => Err(seg.corrupt(pos, CorruptionKind::ReservedFlags(f))),
+            FrameCheck::End => Err(seg.corrupt(pos, CorruptionKind::Hole)),
+            FrameCheck::Truncated => Err(seg.corrupt(pos, CorruptionKind::Truncated)),
+        }
+    }
+}

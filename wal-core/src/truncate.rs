@@ -1,0 +1,207 @@
+//! Truncation at either end, and retention: removing entries crash-safely.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use crate::error::{CorruptionKind, Error, Result};
+use crate::format::HEADER_LEN;
+use crate::io;
+use crate::recovery;
+use crate::segment::{self, Segment, Stop};
+use crate::wal::{Inner, Wal, lock};
+use crate::writer::Tail;
+
+impl Wal {
+    /// Removes every entry after `index` (a consensus log's conflicting suffix); appends
+    /// continue at `index + 1`.
+    ///
+    /// Crash-safe: everything appended is synced first; later segments are removed newest
+    /// first and the directory synced; the segment holding `index` is cut after it and
+    /// synced; all before this returns, so a removed entry never reappears after a crash.
+    /// Appends made concurrently with it are ordered before or after it.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] unless `first_index() - 1 <= index <= last_index()`;
+    /// [`Error::Io`] (the log is poisoned: its state on disk is then unknown);
+    /// [`Error::Corruption`] when the kept part of the segment does not verify.
+    pub fn truncate_back(&self, index: u64) -> Result<()> {
+        let inner = &self.inner;
+        inner.check_writable()?;
+        let mut guard = lock(&inner.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
+        let (first, last) = (self.first_index(), self.last_index());
+        if index + 1 < first || index > last {
+            return Err(Error::IndexOutOfRange { index, first, last });
+        }
+        if index == last {
+            return Ok(());
+        }
+        inner.sync_locked(tail)?;
+        let mut pending = lock(&inner.pending);
+        let next = inner.cut_after(tail, index).map_err(|e| {
+            if matches!(e, Error::Io { .. }) {
+                inner.poison(e)
+            } else {
+                e
+            }
+        })?;
+        pending.reset(index + 1, tail.pos, index + 1 - next.first_index());
+        inner.assigned.store(index, Ordering::Release);
+        inner.durable.store(index, Ordering::Release);
+        Ok(())
+    }
+
+    /// Removes every entry before `index` (a checkpoint): readers stop seeing them at once,
+    /// a durable low-water mark keeps them from coming back after a crash, and whole
+    /// segments below `index` are deleted. The segment being written is never deleted.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when `index > last_index() + 1`; [`Error::Io`] when the
+    /// low-water mark or a removal fails (the log stays consistent; segments not removed
+    /// now are removed at the next open).
+    pub fn truncate_front(&self, index: u64) -> Result<()> {
+        let inner = &self.inner;
+        inner.check_writable()?;
+        let _writer = lock(&inner.tail);
+        let last = self.last_index();
+        if index > last + 1 {
+            return Err(Error::IndexOutOfRange {
+                index,
+                first: self.first_index(),
+                last,
+            });
+        }
+        inner.truncate_front_locked(index)
+    }
+}
+
+impl Inner {
+    /// Cuts the log after `index`; returns the segment that is now the tail.
+    fn cut_after(&self, tail: &mut Tail, index: u64) -> Result<Arc<Segment>> {
+        let fs = &self.opts.fs;
+        let segments = self.segments();
+        // The segment that holds the first entry to remove.
+        let k = segments
+            .partition_point(|s| s.first_index() <= index + 1)
+            .saturating_sub(1);
+        let seg = Arc::clone(&segments[k]);
+        let removed = &segments[k + 1..];
+        for s in removed.iter().rev() {
+            s.mark_removed();
+            fs.remove(&s.path)
+                .map_err(|e| Error::io("remove", &s.path, e))?;
+        }
+        if !removed.is_empty() {
+            fs.sync_dir(&self.dir)
+                .map_err(|e| Error::io("sync directory", &self.dir, e))?;
+        }
+        let cut = seg
+            .position_of(index + 1, self.seed)?
+            .unwrap_or(HEADER_LEN as u64);
+        let file = if Arc::ptr_eq(&seg, &tail.seg) {
+            Arc::clone(&tail.file)
+        } else {
+            fs.open_write(&seg.path)
+                .map_err(|e| Error::io("open", &seg.path, e))?
+        };
+        seg.truncate_to(cut, index, self.seed)?;
+        file.set_len(cut)
+            .map_err(|e| Error::io("truncate", &seg.path, e))?;
+        file.sync_data()
+            .map_err(|e| Error::io("sync", &seg.path, e))?;
+        // Rebuild the writer's window from what is left, as recovery would.
+        let n = usize::try_from(cut).unwrap_or(usize::MAX);
+        let bytes = io::read_range(&*file, 0, n).map_err(|e| Error::io("read", &seg.path, e))?;
+        let scan = segment::scan(
+            &bytes,
+            seg.first_index(),
+            self.seed,
+            self.opts.max_entry_size,
+        );
+        if scan.stop != Stop::Eof || scan.valid_end != cut {
+            let kind = match scan.stop {
+                Stop::Damage(kind) => kind,
+                _ => CorruptionKind::Truncated,
+            };
+            return Err(seg.corrupt(scan.stop_offset, kind));
+        }
+        let next_seq = tail.next_seq;
+        *tail = Tail::new(
+            Arc::clone(&seg),
+            file,
+            cut,
+            scan.marker_end,
+            scan.window_crc,
+            self.seed,
+        );
+        tail.next_seq = next_seq.max(tail.next_seq);
+        tail.write_marker()
+            .map_err(|e| Error::io("write", &seg.path, e))?;
+        tail.file
+            .sync_data()
+            .map_err(|e| Error::io("sync", &seg.path, e))?;
+        self.replace_segments(|list| list.truncate(k + 1));
+        Ok(seg)
+    }
+
+    /// `truncate_front` with the writer lock held.
+    pub(crate) fn truncate_front_locked(&self, index: u64) -> Result<()> {
+        if index <= self.first_index.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        recovery::write_low_water(&*self.opts.fs, &self.dir, self.log_id, index)?;
+        self.first_index.store(index, Ordering::Release);
+        let segments = self.segments();
+        // Whole segments below `index`; never the last one.
+        let below = segments
+            .windows(2)
+            .take_while(|w| w[1].first_index() <= index)
+            .count();
+        if below == 0 {
+            return Ok(());
+        }
+        self.replace_segments(|list| drop(list.drain(..below)));
+        for s in &segments[..below] {
+            s.mark_removed();
+            self.opts
+                .fs
+                .remove(&s.path)
+                .map_err(|e| Error::io("remove", &s.path, e))?;
+            tracing::info!(segment = %s.path.display(), first = s.first_index(), last = s.last_index(), "wal: removed segment below first index {index}");
+        }
+        self.opts
+            .fs
+            .sync_dir(&self.dir)
+            .map_err(|e| Error::io("sync directory", &self.dir, e))
+    }
+
+    /// Deletes the oldest sealed segments beyond `max_segments` / `max_total_bytes`.
+    pub(crate) fn apply_retention(&self) -> Result<()> {
+        let (max_segments, max_bytes) = (self.opts.max_segments, self.opts.max_total_bytes);
+        if max_segments.is_none() && max_bytes.is_none() {
+            return Ok(());
+        }
+        let segments = self.segments();
+        let sealed = segments.len().saturating_sub(1);
+        let mut drop = max_segments.map_or(0, |m| segments.len().saturating_sub(m));
+        if let Some(max) = max_bytes {
+            let mut total: u64 = segments.iter().map(|s| s.end()).sum();
+            total -= segments[..drop].iter().map(|s| s.end()).sum::<u64>();
+            while total > max && drop < sealed {
+                total -= segments[drop].end();
+                drop += 1;
+            }
+        }
+        let drop = drop.min(sealed);
+        if drop == 0 {
+            return Ok(());
+        }
+        tracing::info!(
+            segments = drop,
+            "wal: retention removes the oldest segments"
+        );
+        self.truncate_front_locked(segments[drop].first_index())
+    }
+}

@@ -1,0 +1,345 @@
+//! `truncate_back` and `truncate_front`: at segment boundaries and inside segments, across
+//! reopens, with crashes at every operation inside them, and beside readers and a writer.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use common::{Blob, dir, read_all, segment_files, sim_opts};
+use wal_core::testing::{Crash, Fault, FaultError, SimFs};
+use wal_core::{Error, Options, SyncPolicy, Wal};
+
+fn opts(fs: &SimFs) -> Options {
+    sim_opts(fs).segment_size(4096).sync(SyncPolicy::Never)
+}
+
+/// Entries of about 100 bytes: 40 to a 4 KiB segment.
+fn entry(i: u64) -> Blob {
+    let mut b = Blob::nth(i);
+    b.data.resize(80, (i % 251) as u8);
+    b
+}
+
+/// A log of `n` entries over many 4 KiB segments; returns the first index of each segment.
+fn build(fs: &SimFs, n: u64) -> Vec<u64> {
+    let wal = Wal::open(dir(), opts(fs)).unwrap();
+    for i in 1..=n {
+        wal.append(&entry(i)).unwrap();
+    }
+    wal.close().unwrap();
+    segment_files(fs, &dir())
+        .iter()
+        .map(|p| {
+            p.file_name().unwrap().to_str().unwrap()[..20]
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+fn expect_range(wal: &Wal, first: u64, last: u64) {
+    assert_eq!((wal.first_index(), wal.last_index()), (first, last));
+    let got: Vec<u64> = read_all(wal)
+        .into_iter()
+        .map(|(i, b)| {
+            assert_eq!(b, entry(i), "entry {i}");
+            i
+        })
+        .collect();
+    assert_eq!(got, (first..=last).collect::<Vec<_>>());
+}
+
+#[test]
+fn truncate_back_at_boundaries_and_inside_segments_then_reopen() {
+    let fs = SimFs::new();
+    let firsts = build(&fs, 400);
+    let b = firsts[3];
+    for index in [400, 399, b + 5, b, b - 1, b + 1, firsts[1] + 2, 1, 0] {
+        let wal = Wal::open(dir(), opts(&fs)).unwrap();
+        wal.truncate_back(index).unwrap();
+        expect_range(&wal, 1, index);
+        // Appends continue at index + 1, and the result survives a reopen.
+        for i in index + 1..=index + 3 {
+            assert_eq!(wal.append(&entry(i)).unwrap(), i);
+        }
+        wal.truncate_back(index).unwrap();
+        drop(wal);
+        let wal = Wal::open(dir(), opts(&fs)).unwrap();
+        assert!(
+            wal.recovery_report().is_clean(),
+            "{index}: {:?}",
+            wal.recovery_report()
+        );
+        expect_range(&wal, 1, index);
+        // Refill for the next round.
+        for i in index + 1..=400 {
+            wal.append(&entry(i)).unwrap();
+        }
+        wal.close().unwrap();
+    }
+    let wal = Wal::open(dir(), opts(&fs)).unwrap();
+    assert!(matches!(
+        wal.truncate_back(401),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+}
+
+#[test]
+fn truncate_front_at_boundaries_and_inside_segments_then_reopen() {
+    let fs = SimFs::new();
+    let firsts = build(&fs, 400);
+    assert!(firsts.len() >= 7, "{} segments", firsts.len());
+    let segments_before = firsts.len();
+    let mut first = 1;
+    for index in [
+        1,
+        2,
+        firsts[1] - 1,
+        firsts[1],
+        firsts[2] + 1,
+        firsts[5] + 7,
+        400,
+        401,
+    ] {
+        let wal = Wal::open(dir(), opts(&fs)).unwrap();
+        wal.truncate_front(index).unwrap();
+        first = first.max(index);
+        expect_range(&wal, first, 400);
+        assert!(matches!(wal.get_raw(first - 1), Err(Error::IndexOutOfRange { .. })) || first == 1);
+        drop(wal);
+        let wal = Wal::open(dir(), opts(&fs)).unwrap();
+        expect_range(&wal, first, 400);
+        // Whole segments below the first index are gone from disk.
+        let on_disk = segment_files(&fs, &dir()).len();
+        let below = firsts.windows(2).take_while(|w| w[1] <= first).count();
+        assert_eq!(on_disk, segments_before - below, "index {index}");
+    }
+    let wal = Wal::open(dir(), opts(&fs)).unwrap();
+    assert!(matches!(
+        wal.truncate_front(402),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    // An empty log keeps its place: appends continue at 401.
+    assert_eq!(wal.append(&entry(401)).unwrap(), 401);
+    assert_eq!(wal.get::<Blob>(401).unwrap(), entry(401));
+}
+
+/// Runs `op` on a copy of `base` with every operation from the `k`-th on failing, for
+/// every `k` until `op` succeeds, then checks each crash image with `verify(ok, wal)`.
+fn crash_at_every_op(
+    base: &SimFs,
+    op: impl Fn(&Wal) -> wal_core::Result<()>,
+    verify: impl Fn(bool, &Wal),
+) -> usize {
+    let mut states = 0;
+    for k in 0.. {
+        let fs = base.crash(Crash::ProcessKill);
+        let wal = Wal::open(dir(), opts(&fs)).unwrap();
+        fs.set_fault(Some(Fault {
+            op: None,
+            skip: k,
+            persistent: true,
+            error: FaultError::Eio,
+        }));
+        let ok = op(&wal).is_ok();
+        std::mem::forget(wal);
+        fs.set_fault(None);
+        for crash in [Crash::ProcessKill, Crash::DropUnsynced] {
+            let img = fs.crash(crash);
+            let wal =
+                Wal::open(dir(), opts(&img)).unwrap_or_else(|e| panic!("op {k} {crash:?}: {e}"));
+            verify(ok, &wal);
+            // A second crash after appending still satisfies the invariants.
+            let next = wal.append(&entry(wal.last_index() + 1)).unwrap();
+            wal.sync().unwrap();
+            drop(wal);
+            let wal = Wal::open(dir(), opts(&img.crash(Crash::DropUnsynced))).unwrap();
+            assert_eq!(wal.last_index(), next);
+            states += 1;
+        }
+        if ok {
+            return states;
+        }
+    }
+    unreachable!()
+}
+
+#[test]
+fn a_crash_at_every_operation_inside_truncate_back_resurrects_nothing_and_loses_nothing() {
+    let base = SimFs::new();
+    let firsts = build(&base, 300);
+    let mut states = 0;
+    for index in [firsts[2] + 3, firsts[4] - 1, 299] {
+        states += crash_at_every_op(
+            &base,
+            |wal| wal.truncate_back(index),
+            |ok, wal| {
+                let last = wal.last_index();
+                if ok {
+                    assert_eq!(last, index, "a finished truncate_back must hold");
+                } else {
+                    // Later segments go newest first: an interrupted cut leaves a shorter prefix,
+                    // never a hole and never less than what was to stay.
+                    assert!(
+                        (index..=300).contains(&last),
+                        "last {last} after a failed truncate_back({index})"
+                    );
+                }
+                let entries = read_all(wal);
+                assert_eq!(entries.len() as u64, last);
+                assert!(entries.iter().all(|(i, b)| *b == entry(*i)));
+            },
+        );
+    }
+    println!("truncate_back: {states} crash states checked");
+}
+
+#[test]
+fn a_crash_at_every_operation_inside_truncate_front_resurrects_nothing_and_loses_nothing() {
+    let base = SimFs::new();
+    let firsts = build(&base, 300);
+    let mut states = 0;
+    for index in [firsts[1], firsts[3] + 2, 301] {
+        states += crash_at_every_op(
+            &base,
+            |wal| wal.truncate_front(index),
+            |ok, wal| {
+                let first = wal.first_index();
+                if ok {
+                    assert_eq!(first, index, "a finished truncate_front must hold");
+                } else {
+                    assert!(first == 1 || first == index, "first {first}");
+                }
+                assert_eq!(
+                    wal.last_index(),
+                    300,
+                    "truncate_front never loses entries it keeps"
+                );
+                assert!(
+                    read_all(wal)
+                        .iter()
+                        .all(|(i, b)| *b == entry(*i) && *i >= first)
+                );
+            },
+        );
+    }
+    println!("truncate_front: {states} crash states checked");
+}
+
+#[test]
+fn retention_keeps_the_newest_segments_only() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs).max_segments(Some(3))).unwrap();
+    for i in 1..=400 {
+        wal.append(&entry(i)).unwrap();
+    }
+    wal.sync().unwrap();
+    assert!(segment_files(&fs, &dir()).len() <= 3);
+    let first = wal.first_index();
+    assert!(first > 1);
+    expect_range(&wal, first, 400);
+    drop(wal);
+    let wal = Wal::open(dir(), opts(&fs)).unwrap();
+    expect_range(&wal, first, 400);
+
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs).max_total_bytes(Some(10_000))).unwrap();
+    for i in 1..=400 {
+        wal.append(&entry(i)).unwrap();
+    }
+    wal.sync().unwrap();
+    let total: usize = segment_files(&fs, &dir())
+        .iter()
+        .map(|p| fs.read_file(p).unwrap().len())
+        .sum();
+    assert!(total <= 10_000 + 4096 + 1024, "{total} bytes kept");
+    expect_range(&wal, wal.first_index(), 400);
+}
+
+#[test]
+fn a_writer_a_truncator_and_two_readers_run_together() {
+    let tmp = tempfile::tempdir().unwrap();
+    let policy = SyncPolicy::Batch {
+        max_delay: std::time::Duration::from_millis(1),
+        max_bytes: 4096,
+    };
+    let wal = Arc::new(
+        Wal::open(
+            tmp.path(),
+            Options::default().segment_size(8192).sync(policy),
+        )
+        .unwrap(),
+    );
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let wal = Arc::clone(&wal);
+        std::thread::spawn(move || {
+            for i in 1..=20_000 {
+                assert_eq!(wal.append(&entry(i)).unwrap(), i);
+            }
+        })
+    };
+    let truncator = {
+        let (wal, done) = (Arc::clone(&wal), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !done.load(Ordering::Relaxed) {
+                let last = wal.last_index();
+                if last > 500 {
+                    wal.truncate_front(last - 500).unwrap();
+                    n += 1;
+                }
+                std::thread::yield_now();
+            }
+            n
+        })
+    };
+    let readers: Vec<_> = (0..2)
+        .map(|r| {
+            let (wal, done) = (Arc::clone(&wal), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut seen = 0u64;
+                while !done.load(Ordering::Relaxed) {
+                    let first = wal.first_index();
+                    let it = match wal.iter_from(first) {
+                        Ok(it) => it,
+                        Err(Error::IndexOutOfRange { .. }) => continue,
+                        Err(e) => panic!("reader {r}: {e}"),
+                    };
+                    for raw in it.take(200) {
+                        match raw {
+                            Ok(raw) => {
+                                assert_eq!(raw.decode::<Blob>().unwrap(), entry(raw.index()));
+                                seen += 1;
+                            }
+                            Err(Error::Io { .. }) if wal.first_index() > first => break, // its segment was deleted before it opened it
+                            Err(e) => panic!("reader {r}: {e}"),
+                        }
+                    }
+                    let i = wal.last_index();
+                    match wal.get::<Blob>(i) {
+                        Ok(b) => assert_eq!(b, entry(i)),
+                        Err(Error::IndexOutOfRange { .. }) => {}
+                        Err(e) => panic!("reader {r} get {i}: {e}"),
+                    }
+                }
+                seen
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    done.store(true, Ordering::Relaxed);
+    let truncations = truncator.join().unwrap();
+    let seen: u64 = readers.into_iter().map(|h| h.join().unwrap()).sum();
+    println!("{truncations} truncations, {seen} entries read concurrently");
+    assert!(truncations > 0 && seen > 0);
+    assert_eq!(wal.last_index(), 20_000);
+    let first = wal.first_index();
+    assert_eq!(wal.iter().unwrap().count() as u64, 20_001 - first);
+}
