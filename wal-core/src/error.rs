@@ -175,7 +175,7 @@ pub enum CorruptionKind {
     BadLength(u32),
     /// A frame runs past the end of the file.
     Truncated,
-    /// Zeros where acknowledged frames should be (a valid sync marker follows them).
+    /// Zeros where frames should be, with data after them.
     Hole,
     /// A frame whose CRC verifies sets flag bits this version does not know.
     ReservedFlags(u8),
@@ -224,7 +224,7 @@ impl fmt::Display for CorruptionKind {
             }
             Self::BadLength(len) => write!(f, "frame length {len} above the maximum entry size"),
             Self::Truncated => f.write_str("frame cut off by the end of the file"),
-            Self::Hole => f.write_str("zeroed bytes before a valid sync marker"),
+            Self::Hole => f.write_str("zeroed bytes where frames should be"),
             Self::ReservedFlags(flags) => write!(f, "reserved frame flags {flags:#04x}"),
             Self::IndexOrder { expected, found } => {
                 write!(f, "index {found} where {expected} was expected")

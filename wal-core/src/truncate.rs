@@ -136,6 +136,7 @@ impl Inner {
             scan.window_crc,
             self.seed,
         );
+        tail.allocated = self.opts.preallocate.then_some(cut);
         tail.next_seq = next_seq.max(tail.next_seq);
         tail.write_marker()
             .map_err(|e| Error::io("write", &seg.path, e))?;

@@ -13,7 +13,7 @@ use crate::io::DirLock;
 use crate::options::{Options, SyncPolicy};
 use crate::recovery::{self, RecoveryMode, RecoveryReport};
 use crate::segment::{self, Segment};
-use crate::writer::{FLUSH_AT, Limits, Pending, Tail};
+use crate::writer::{FLUSH_AT, Limits, PREALLOCATE_STEP, Pending, Tail};
 
 /// A typed write-ahead log in one directory.
 ///
@@ -132,6 +132,13 @@ impl Wal {
                     seed,
                 );
                 tail.sealed = t.sealed;
+                if opts.preallocate {
+                    tail.allocated = Some(
+                        tail.file
+                            .len()
+                            .map_err(|e| Error::io("stat", &seg.path, e))?,
+                    );
+                }
                 Some(tail)
             }
             _ => None,
@@ -151,14 +158,9 @@ impl Wal {
             };
             let (seg, file) = create_segment(&opts, &dir, &header)?;
             segments.push(Arc::clone(&seg));
-            tail = Some(Tail::new(
-                seg,
-                file,
-                HEADER_LEN as u64,
-                HEADER_LEN as u64,
-                seed,
-                seed,
-            ));
+            let mut fresh = Tail::new(seg, file, HEADER_LEN as u64, HEADER_LEN as u64, seed, seed);
+            fresh.allocated = initial_allocation(&opts);
+            tail = Some(fresh);
         }
         let last = segments.last().map_or(first_index - 1, |s| s.last_index());
         let (seg_bytes, seg_entries) = tail.as_ref().map_or((0, 0), |t| {
@@ -347,16 +349,18 @@ impl Drop for Wal {
 }
 
 /// Creates a segment file durably and returns it with its writable file.
+/// The size a new segment is preallocated to, if preallocation is on.
+fn initial_allocation(opts: &Options) -> Option<u64> {
+    opts.preallocate
+        .then(|| opts.segment_size.min(PREALLOCATE_STEP))
+}
+
 fn create_segment(
     opts: &Options,
     dir: &Path,
     header: &SegmentHeader,
 ) -> Result<(Arc<Segment>, Arc<dyn crate::io::File>)> {
-    let prealloc = if opts.preallocate {
-        opts.segment_size
-    } else {
-        0
-    };
+    let prealloc = initial_allocation(opts).unwrap_or(0);
     let (path, file) = segment::create(&*opts.fs, dir, header, prealloc)?;
     let seg = Segment::loaded(
         Arc::clone(&opts.fs),
@@ -473,6 +477,7 @@ impl Inner {
             .write_marker()
             .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
         if wrote {
+            lock(&self.pending).note_marker();
             tail.file
                 .sync_data()
                 .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
@@ -528,7 +533,7 @@ impl Inner {
             self.seed,
             self.seed,
         );
-        tail.last_written = header.first_index - 1;
+        tail.allocated = initial_allocation(&self.opts);
         self.apply_retention()
     }
 

@@ -12,6 +12,10 @@ use crate::segment::Segment;
 /// Buffered bytes above which an append writes the buffer to the file (without syncing).
 pub(crate) const FLUSH_AT: usize = 1 << 20;
 
+/// Space is preallocated this far ahead of the writer: most fdatasyncs then need no
+/// metadata update, and recovery reads at most this many zeros past the tail's data.
+pub(crate) const PREALLOCATE_STEP: u64 = 4 << 20;
+
 /// Frames buffered for one segment.
 #[derive(Debug, Default)]
 pub(crate) struct Chunk {
@@ -177,6 +181,14 @@ impl Pending {
         self.bytes = 0;
     }
 
+    /// Counts a sync marker the writer added to the segment being filled, so that segments
+    /// keep to their target size under frequent syncs.
+    pub(crate) fn note_marker(&mut self) {
+        if !self.chunks.iter().any(|c| c.rotate) {
+            self.seg_bytes += crate::format::MARKER_FRAME_LEN as u64;
+        }
+    }
+
     /// Takes every buffered chunk.
     pub(crate) fn take(&mut self) -> Vec<Chunk> {
         self.bytes = 0;
@@ -214,6 +226,8 @@ pub(crate) struct Tail {
     pub seed: u32,
     /// Sequence number of the next segment: above every one this log has used.
     pub next_seq: u64,
+    /// The file's size, grown by preallocation in steps; `None` when preallocation is off.
+    pub allocated: Option<u64>,
 }
 
 impl Tail {
@@ -238,11 +252,26 @@ impl Tail {
             sealed: None,
             scratch: Vec::new(),
             seed,
+            allocated: None,
         }
+    }
+
+    /// Grows the preallocated space so `len` more bytes fit without changing the file size.
+    fn reserve(&mut self, len: u64) -> std::io::Result<()> {
+        if let Some(allocated) = self.allocated {
+            let need = self.pos + len;
+            if need > allocated {
+                let target = need.max(allocated + PREALLOCATE_STEP);
+                self.file.allocate(target)?;
+                self.allocated = Some(target);
+            }
+        }
+        Ok(())
     }
 
     /// Writes a chunk's frames at the end of the segment and publishes them to readers.
     pub(crate) fn write_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
+        self.reserve(chunk.bytes.len() as u64)?;
         io::write_all_at(&*self.file, &chunk.bytes, self.pos)?;
         self.window.update(&chunk.bytes);
         let base = u32::try_from(self.pos).unwrap_or(u32::MAX);
