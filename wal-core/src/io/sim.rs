@@ -51,12 +51,15 @@ pub enum FaultError {
     NoSpace,
     /// `EACCES`.
     PermissionDenied,
+    /// `EIO` from `sync_data`, and the data it was to sync is lost from the disk though it
+    /// stays readable, so a later sync "succeeds" without it: Linux's behaviour (M5).
+    EioLosingData,
 }
 
 impl FaultError {
     fn to_io(self) -> io::Error {
         match self {
-            Self::Eio => io::Error::from_raw_os_error(5),
+            Self::Eio | Self::EioLosingData => io::Error::from_raw_os_error(5),
             Self::NoSpace => io::Error::from_raw_os_error(28),
             Self::PermissionDenied => io::Error::from_raw_os_error(13),
         }
@@ -89,6 +92,50 @@ pub enum Crash {
     /// Power loss that keeps the first `n` bytes of each file's unsynced writes, in the order
     /// they were made (M2).
     TornPrefix(u64),
+    /// Power loss that treats every `sector`-byte piece touched by an unsynced write on its
+    /// own: it holds the new data, the old data, zeros or garbage; the file keeps its new or
+    /// its old size (M3). With `psow` (power-safe overwrite) only the bytes written are
+    /// affected; without it, the whole sector.
+    SectorChaos {
+        /// Seed of the choices.
+        seed: u64,
+        /// Sector size: 512 or 4096.
+        sector: u64,
+        /// Power-safe overwrite.
+        psow: bool,
+    },
+    /// Power loss with synced data (as `DropUnsynced`) but a namespace in which every create,
+    /// remove and rename since the directory's last sync may or may not have happened, and a
+    /// rename may have happened halfway (both names present) (M4).
+    NamespaceChaos {
+        /// Seed of the choices.
+        seed: u64,
+    },
+}
+
+/// A namespace change not yet made durable by `sync_dir`.
+#[derive(Debug, Clone)]
+enum NsOp {
+    Insert(String, u64),
+    Remove(String),
+    Rename { from: String, to: String, ino: u64 },
+}
+
+/// A small deterministic generator (splitmix64) for the crash models.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
 }
 
 /// Counts of operations made so far.
@@ -121,6 +168,33 @@ struct Inode {
 struct Dir {
     entries: BTreeMap<String, u64>,
     durable: BTreeMap<String, u64>,
+    /// Changes since the last `sync_dir`, in order.
+    ops: Vec<NsOp>,
+}
+
+impl Dir {
+    /// The entries after a crash that kept each pending change or not (M4).
+    fn chaos(&self, rng: &mut Rng) -> BTreeMap<String, u64> {
+        let mut out = self.durable.clone();
+        for op in &self.ops {
+            match (op, rng.below(3)) {
+                (_, 0) => {}
+                (NsOp::Insert(name, ino), _) => {
+                    out.insert(name.clone(), *ino);
+                }
+                (NsOp::Remove(name), _) => {
+                    out.remove(name);
+                }
+                (NsOp::Rename { from, to, ino }, choice) => {
+                    out.insert(to.clone(), *ino);
+                    if choice == 1 {
+                        out.remove(from);
+                    }
+                }
+            }
+        }
+        out
+    }
 }
 
 #[derive(Debug, Default)]
@@ -130,6 +204,7 @@ struct State {
     next_inode: u64,
     fault: Option<Fault>,
     fault_seen: u64,
+    fault_fired: bool,
     capacity: Option<u64>,
     stats: Stats,
     locks: HashSet<PathBuf>,
@@ -184,6 +259,7 @@ impl State {
         }
         self.fault_seen += 1;
         if self.fault_seen > fault.skip {
+            self.fault_fired = true;
             if !fault.persistent {
                 self.fault = None;
             }
@@ -234,6 +310,13 @@ impl SimFs {
         let mut s = self.lock();
         s.fault = fault;
         s.fault_seen = 0;
+        s.fault_fired = false;
+    }
+
+    /// Whether the planned failure has fired since it was set.
+    #[must_use]
+    pub fn fault_fired(&self) -> bool {
+        self.lock().fault_fired
     }
 
     /// Limits the total size of all files to `bytes`; writes past it are short, then fail
@@ -261,18 +344,26 @@ impl SimFs {
             next_inode: s.next_inode,
             ..State::default()
         };
+        let seed = match crash {
+            Crash::SectorChaos { seed, .. } | Crash::NamespaceChaos { seed } => seed,
+            _ => 0,
+        };
+        let mut rng = Rng(seed);
         for (path, dir) in &s.dirs {
-            let entries = if crash == Crash::ProcessKill {
-                &dir.entries
-            } else {
-                &dir.durable
+            let entries = match crash {
+                Crash::ProcessKill => dir.entries.clone(),
+                Crash::NamespaceChaos { .. } => dir.chaos(&mut rng),
+                _ => dir.durable.clone(),
             };
             for &ino in entries.values() {
                 let Some(f) = s.files.get(&ino) else { continue };
                 let image = match crash {
                     Crash::ProcessKill => f.data.clone(),
-                    Crash::DropUnsynced => f.durable.clone(),
+                    Crash::DropUnsynced | Crash::NamespaceChaos { .. } => f.durable.clone(),
                     Crash::TornPrefix(n) => torn_prefix(f, n),
+                    Crash::SectorChaos { sector, psow, .. } => {
+                        sector_chaos(f, sector.max(1), psow, &mut rng)
+                    }
                 };
                 out.files.insert(
                     ino,
@@ -286,8 +377,9 @@ impl SimFs {
             out.dirs.insert(
                 path.clone(),
                 Dir {
-                    entries: entries.clone(),
                     durable: entries.clone(),
+                    entries,
+                    ops: Vec::new(),
                 },
             );
         }
@@ -354,6 +446,47 @@ impl SimFs {
             .map(|d| d.entries.keys().cloned().collect())
             .unwrap_or_default()
     }
+}
+
+/// M3: each sector touched by an unsynced write holds new data, old data, zeros or garbage.
+fn sector_chaos(f: &Inode, sector: u64, psow: bool, rng: &mut Rng) -> Vec<u8> {
+    let len = if rng.below(2) == 0 {
+        f.data.len()
+    } else {
+        f.durable.len()
+    };
+    let mut written = vec![false; f.data.len().max(f.durable.len())];
+    for op in &f.pending {
+        if let Pending::Write { offset, data } = op {
+            let start = usize::try_from(*offset).unwrap_or(usize::MAX);
+            for w in written.iter_mut().skip(start).take(data.len()) {
+                *w = true;
+            }
+        }
+    }
+    let old = |i: usize| f.durable.get(i).copied().unwrap_or(0);
+    let mut image: Vec<u8> = (0..len).map(old).collect();
+    let sector = usize::try_from(sector).unwrap_or(usize::MAX);
+    for start in (0..len).step_by(sector) {
+        let end = (start + sector).min(len);
+        if !written[start..end].iter().any(|&w| w) {
+            continue;
+        }
+        let outcome = rng.below(4);
+        for (i, byte) in image.iter_mut().enumerate().take(end).skip(start) {
+            // With power-safe overwrite, bytes not written keep their old value.
+            if !written[i] && (psow || outcome < 2) {
+                continue;
+            }
+            *byte = match outcome {
+                0 => f.data.get(i).copied().unwrap_or(0),
+                1 => old(i),
+                2 => 0,
+                _ => u8::try_from(rng.below(256)).unwrap_or(0),
+            };
+        }
+    }
+    image
 }
 
 fn torn_prefix(f: &Inode, mut budget: u64) -> Vec<u8> {
@@ -459,7 +592,8 @@ impl FileSystem for SimFs {
         if d.entries.contains_key(&name) {
             return Err(io::ErrorKind::AlreadyExists.into());
         }
-        d.entries.insert(name, ino);
+        d.entries.insert(name.clone(), ino);
+        d.ops.push(NsOp::Insert(name, ino));
         s.files.insert(ino, Inode::default());
         Ok(Arc::new(SimFile {
             fs: self.clone(),
@@ -476,7 +610,18 @@ impl FileSystem for SimFs {
         let (tdir, tname) = split(to)?;
         s.dir_mut(&tdir)?;
         s.dir_mut(&fdir)?.entries.remove(&fname);
-        s.dir_mut(&tdir)?.entries.insert(tname, ino);
+        let target = s.dir_mut(&tdir)?;
+        target.entries.insert(tname.clone(), ino);
+        if fdir == tdir {
+            target.ops.push(NsOp::Rename {
+                from: fname,
+                to: tname,
+                ino,
+            });
+        } else {
+            target.ops.push(NsOp::Insert(tname, ino));
+            s.dir_mut(&fdir)?.ops.push(NsOp::Remove(fname));
+        }
         Ok(())
     }
 
@@ -485,7 +630,9 @@ impl FileSystem for SimFs {
         s.check(Op::Remove)?;
         s.lookup(path)?;
         let (dir, name) = split(path)?;
-        s.dir_mut(&dir)?.entries.remove(&name);
+        let d = s.dir_mut(&dir)?;
+        d.entries.remove(&name);
+        d.ops.push(NsOp::Remove(name));
         Ok(())
     }
 
@@ -494,6 +641,7 @@ impl FileSystem for SimFs {
         s.check(Op::SyncDir)?;
         let d = s.dir_mut(dir)?;
         d.durable = d.entries.clone();
+        d.ops.clear();
         s.stats.dir_syncs += 1;
         Ok(())
     }
@@ -610,7 +758,12 @@ impl File for SimFile {
         if !delay.is_zero() {
             std::thread::sleep(delay);
         }
-        self.with(Op::Sync, |s, ino| {
+        let lying = self
+            .fs
+            .lock()
+            .fault
+            .is_some_and(|f| f.error == FaultError::EioLosingData);
+        let result = self.with(Op::Sync, |s, ino| {
             if let Some(f) = s.files.get_mut(&ino) {
                 for op in std::mem::take(&mut f.pending) {
                     apply(&mut f.durable, &op);
@@ -618,7 +771,14 @@ impl File for SimFile {
             }
             s.stats.syncs += 1;
             Ok(())
-        })
+        });
+        if result.is_err() && lying {
+            // The kernel dropped the dirty pages: they stay readable but never reach the disk.
+            if let Some(f) = self.fs.lock().files.get_mut(&self.ino) {
+                f.pending.clear();
+            }
+        }
+        result
     }
 }
 
