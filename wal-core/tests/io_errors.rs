@@ -1,0 +1,193 @@
+//! I/O errors at every operation (RELIABILITY.md E-01 to E-04): the failing call reports
+//! the error, the log is poisoned from then on (INV-POISON), and after a crash and a reopen
+//! with the fault gone, every acknowledged entry is there and the log is a prefix.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{Blob, dir, read_all};
+use wal_core::testing::{Crash, Fault, FaultError, SimFs};
+use wal_core::{Error, Options, SyncPolicy, Wal};
+
+fn opts(fs: &SimFs, policy: SyncPolicy) -> Options {
+    Options::default()
+        .file_system(Arc::new(fs.clone()))
+        .segment_size(4096)
+        .sync(policy)
+}
+
+/// Entry `i`, padded to at least `pad` bytes.
+fn entry(i: u64, pad: usize) -> Blob {
+    let mut b = Blob::nth(i);
+    if b.data.len() < pad {
+        b.data.resize(pad, i as u8);
+    }
+    b
+}
+
+/// Appends 120 entries of at least `pad` bytes (some in batches), syncing every 16 under the
+/// non-durable policies. Returns the highest index known durable, the highest appended, and
+/// whether every call after the first error failed too.
+fn workload(fs: &SimFs, policy: SyncPolicy) -> (u64, u64, bool) {
+    workload_padded(fs, policy, 0)
+}
+
+fn workload_padded(fs: &SimFs, policy: SyncPolicy, pad: usize) -> (u64, u64, bool) {
+    let Ok(wal) = Wal::open(dir(), opts(fs, policy)) else {
+        return (0, 0, true);
+    };
+    let (mut durable, mut appended, mut failed, mut poisoned_after) = (0, 0, false, true);
+    for i in 1..=120u64 {
+        let r = if i % 15 == 0 {
+            wal.append_batch(&[entry(appended + 1, pad), entry(appended + 2, pad)])
+                .map(|r| r.end - 1)
+        } else {
+            wal.append(&entry(appended + 1, pad))
+        };
+        let r = r.and_then(|last| {
+            if policy != SyncPolicy::Always && i % 16 == 0 {
+                wal.sync()?;
+            }
+            Ok(last)
+        });
+        match r {
+            Ok(last) if failed => {
+                poisoned_after = false;
+                appended = last;
+            }
+            Ok(last) => {
+                appended = last;
+                if policy == SyncPolicy::Always || i % 16 == 0 {
+                    durable = last;
+                }
+            }
+            Err(Error::Poisoned { .. }) => {}
+            Err(_) => failed = true,
+        }
+    }
+    if failed && wal.sync().is_ok() {
+        poisoned_after = false;
+    }
+    durable = durable.max(if failed { 0 } else { wal.durable_index() });
+    std::mem::forget(wal);
+    (durable, appended, poisoned_after)
+}
+
+fn check_after_crash(fs: &SimFs, durable: u64, appended: u64, what: &str) {
+    check_after_crash_padded(fs, durable, appended, what, 0);
+}
+
+fn check_after_crash_padded(fs: &SimFs, durable: u64, appended: u64, what: &str, pad: usize) {
+    for crash in [Crash::DropUnsynced, Crash::ProcessKill] {
+        let img = fs.crash(crash);
+        let wal = Wal::open(dir(), opts(&img, SyncPolicy::Never))
+            .unwrap_or_else(|e| panic!("{what} {crash:?}: {e}"));
+        let entries = read_all(&wal);
+        assert!(
+            wal.last_index() >= durable,
+            "{what} {crash:?}: acknowledged entry lost ({} < {durable})",
+            wal.last_index()
+        );
+        assert!(
+            wal.last_index() <= appended + 2,
+            "{what} {crash:?}: entries never appended"
+        );
+        assert!(
+            entries
+                .iter()
+                .enumerate()
+                .all(|(k, (i, b))| *i == k as u64 + 1 && *b == entry(*i, pad)),
+            "{what}: not a prefix"
+        );
+    }
+}
+
+#[test]
+fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy() {
+    let policies = [
+        SyncPolicy::Always,
+        SyncPolicy::Batch {
+            max_delay: Duration::from_secs(60),
+            max_bytes: 2048,
+        },
+        SyncPolicy::Interval(Duration::from_secs(60)),
+        SyncPolicy::Never,
+    ];
+    let mut cases = 0;
+    for policy in policies {
+        for persistent in [false, true] {
+            for k in 0.. {
+                let fs = SimFs::new();
+                fs.set_fault(Some(Fault {
+                    op: None,
+                    skip: k,
+                    persistent,
+                    error: FaultError::Eio,
+                }));
+                let (durable, appended, poisoned) = workload(&fs, policy);
+                let fired = fs.fault_fired();
+                fs.set_fault(None);
+                let what = format!("{policy:?} persistent {persistent} op {k}");
+                assert!(
+                    poisoned,
+                    "{what}: a call succeeded after a failed write or sync"
+                );
+                check_after_crash(&fs, durable, appended, &what);
+                cases += 1;
+                if !fired {
+                    break;
+                }
+            }
+        }
+    }
+    println!(
+        "E-01/E-02: {cases} fault cases checked (every operation index, once and persistent, 4 policies)"
+    );
+}
+
+#[test]
+fn e03_fsync_that_fails_and_drops_its_data_poisons_and_nothing_after_is_acknowledged() {
+    for skip in 0..30 {
+        let fs = SimFs::new();
+        fs.set_fault(Some(Fault {
+            op: Some(wal_core::testing::Op::Sync),
+            skip,
+            persistent: false,
+            error: FaultError::EioLosingData,
+        }));
+        let (durable, appended, poisoned) = workload(&fs, SyncPolicy::Always);
+        fs.set_fault(None);
+        assert!(poisoned, "sync {skip}");
+        check_after_crash(&fs, durable, appended, &format!("lying fsync {skip}"));
+    }
+}
+
+#[test]
+fn e04_enospc_at_every_byte_of_a_64_kib_window_and_at_every_rotation() {
+    // Entries of about 500 bytes: the workload writes past 64 KiB and rotates 4 KiB segments
+    // a dozen times, so every capacity in the window stops it somewhere.
+    let (mut cases, mut hit) = (0, 0);
+    for capacity in 0..65_536u64 {
+        let fs = SimFs::new();
+        fs.set_capacity(Some(capacity));
+        let (durable, appended, poisoned) = workload_padded(&fs, SyncPolicy::Always, 500);
+        let full = appended < 120;
+        fs.set_capacity(None);
+        let what = format!("capacity {capacity}");
+        assert!(poisoned, "{what}");
+        check_after_crash_padded(&fs, durable, appended, &what, 500);
+        cases += 1;
+        hit += u64::from(full);
+    }
+    println!(
+        "E-04: ENOSPC at {cases} capacities, every byte of a 64 KiB window ({hit} ran out of space)"
+    );
+    assert!(hit > 65_000, "only {hit} capacities were reached");
+}
