@@ -107,6 +107,7 @@ enum Body {
 
 struct Found {
     path: PathBuf,
+    len: u64,
     header: SegmentHeader,
     body: Body,
 }
@@ -241,7 +242,12 @@ pub(crate) fn recover(
                 Body::Scanned { bytes, scan }
             }
         };
-        found.push(Found { path, header, body });
+        found.push(Found {
+            path,
+            len,
+            header,
+            body,
+        });
     }
 
     let low_water = if has_low_water {
@@ -395,14 +401,26 @@ pub(crate) fn recover(
         }
         let is_tail = i + 1 == keep;
         let segment = match f.body {
-            Body::Sealed(s) => Segment::sealed(
-                Arc::clone(fs),
-                f.path,
-                f.header,
-                u64::from(s.offset),
-                s.last_index,
-                Some(u64::from(s.offset)),
-            ),
+            Body::Sealed(s) => {
+                // A footer-known segment is the tail only when a newer one was dropped (a
+                // crash while creating it): it takes no more entries, appends start the next.
+                if is_tail {
+                    tail = Some(TailState {
+                        valid_end: f.len,
+                        marker_end: f.len,
+                        window_crc: 0,
+                        sealed: Some(s.crc),
+                    });
+                }
+                Segment::sealed(
+                    Arc::clone(fs),
+                    f.path,
+                    f.header,
+                    u64::from(s.offset),
+                    s.last_index,
+                    Some(u64::from(s.offset)),
+                )
+            }
             Body::Scanned { bytes, mut scan } => {
                 if let Some((_, offset)) = cut_at.filter(|(ci, _)| *ci == i) {
                     scan.valid_end = offset;

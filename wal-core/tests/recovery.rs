@@ -187,3 +187,35 @@ fn a_crash_while_creating_a_segment_leaves_no_trace_of_it() {
         assert!(img.file_names(&dir()).iter().all(|n| !n.ends_with(".tmp")));
     }
 }
+
+/// Found by the corrupted-log matrix: when the newest segment is shorter than a header (a
+/// crash while creating it) and is dropped, the sealed segment before it becomes the tail;
+/// the log used to open unwritable ("read-only").
+#[test]
+fn issue_5_a_short_newest_segment_after_a_sealed_one_reopens_writable() {
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=300 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    wal.close().unwrap();
+    let segs = common::segment_files(&fs, &dir());
+    let newest = segs.last().unwrap();
+    let last_before = newest.file_name().unwrap().to_str().unwrap()[..20]
+        .parse::<u64>()
+        .unwrap()
+        - 1;
+    let bytes = fs.read_file(newest).unwrap();
+    fs.write_file(newest, &bytes[..40]);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    assert_eq!(wal.recovery_report().removed_segments, vec![newest.clone()]);
+    assert_eq!(wal.last_index(), last_before);
+    assert_eq!(
+        wal.append(&Blob::nth(last_before + 1)).unwrap(),
+        last_before + 1
+    );
+    wal.close().unwrap();
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert_eq!(read_all(&wal).len() as u64, last_before + 1);
+}
