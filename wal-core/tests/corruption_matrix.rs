@@ -8,7 +8,7 @@
 )]
 mod common;
 
-use std::path::PathBuf;
+use std::path::Path;
 use std::sync::Arc;
 
 use common::{Blob, dir, segment_files};
@@ -59,7 +59,7 @@ fn offsets(bytes: &[u8]) -> Vec<usize> {
     out
 }
 
-fn damaged(base: &SimFs, seg: &PathBuf, style: Damage, at: usize) -> SimFs {
+fn damaged(base: &SimFs, seg: &Path, style: Damage, at: usize) -> SimFs {
     let img = base.crash(Crash::ProcessKill);
     let mut b = img.read_file(seg).unwrap();
     let span = |b: &mut Vec<u8>| at..(at + 16).min(b.len());
