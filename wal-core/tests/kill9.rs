@@ -31,7 +31,7 @@ fn policy(n: u64) -> SyncPolicy {
 
 fn opts(n: u64) -> Options {
     Options::default()
-        .segment_size(if n % 3 == 0 { 4096 } else { 64 * 1024 })
+        .segment_size(if n.is_multiple_of(3) { 4096 } else { 64 * 1024 })
         .sync(policy(n))
 }
 
@@ -58,7 +58,7 @@ fn kill9_child() {
             wal.append(&Blob::nth(i + 1)).unwrap()
         };
         i = last;
-        if policy(n) != SyncPolicy::Always && i % 50 == 0 {
+        if policy(n) != SyncPolicy::Always && i.is_multiple_of(50) {
             wal.sync().unwrap();
         }
         let durable = wal.durable_index() >= last;

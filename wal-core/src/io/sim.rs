@@ -51,6 +51,8 @@ pub enum FaultError {
     NoSpace,
     /// `EACCES`.
     PermissionDenied,
+    /// `EINTR`: the call was interrupted and did nothing; callers retry.
+    Interrupted,
     /// `EIO` from `sync_data`, and the data it was to sync is lost from the disk though it
     /// stays readable, so a later sync "succeeds" without it: Linux's behaviour (M5).
     EioLosingData,
@@ -62,6 +64,7 @@ impl FaultError {
             Self::Eio | Self::EioLosingData => io::Error::from_raw_os_error(5),
             Self::NoSpace => io::Error::from_raw_os_error(28),
             Self::PermissionDenied => io::Error::from_raw_os_error(13),
+            Self::Interrupted => io::Error::from(io::ErrorKind::Interrupted),
         }
     }
 }
