@@ -242,6 +242,8 @@ fn m01_corrupted_log_matrix() {
             }
         }
     }
-    println!("M-01 corrupted-log matrix: {instances} instances; outcomes {outcomes:?}");
+    common::report(&format!(
+        "M-01 corrupted-log matrix: {instances} instances; outcomes {outcomes:?}"
+    ));
     assert_eq!(instances, 2400);
 }

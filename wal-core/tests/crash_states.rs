@@ -160,7 +160,9 @@ fn c01_c02_torn_zeroed_and_garbage_tails_at_every_byte_of_64_entry_batches() {
             }
         }
     }
-    println!("C-01/C-02 torn, zeroed and garbage tails: {states} crash states checked");
+    common::report(&format!(
+        "C-01/C-02 torn, zeroed and garbage tails: {states} crash states checked"
+    ));
     assert!(states > 60_000);
 }
 
@@ -213,7 +215,7 @@ fn c03_sector_chaos_in_the_unsynced_window_never_raises_a_false_alarm() {
             }
         }
     }
-    println!("C-03 sector chaos: {states} crash states checked");
+    common::report(&format!("C-03 sector chaos: {states} crash states checked"));
 }
 
 /// What the C-04 workload acknowledged before it stopped.
@@ -289,9 +291,9 @@ fn c04_a_crash_after_every_operation_of_a_rotating_truncating_workload() {
         let n = recover(&image, |i| entry(i, 9), &what);
         assert_eq!(n, last, "{what}");
     });
-    println!(
+    common::report(&format!(
         "C-04 crash at every operation x {} models: {states} crash states checked",
         models.len()
-    );
+    ));
     assert!(states > 20_000);
 }

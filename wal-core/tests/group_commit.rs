@@ -43,7 +43,7 @@ fn eight_threads_of_durable_appends_share_fsyncs() {
     let syncs = fs.stats().syncs - syncs_before;
     indexes.sort_unstable();
     assert_eq!(indexes, (1..=8000).collect::<Vec<_>>(), "unique and dense");
-    println!("8 threads x 1000 durable appends: {syncs} fsyncs");
+    common::report(&format!("8 threads x 1000 durable appends: {syncs} fsyncs"));
     assert!(syncs < 8000, "{syncs} fsyncs for 8000 appends");
 
     // Every acknowledged entry survives power loss, each thread's in its own order.

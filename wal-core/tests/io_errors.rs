@@ -147,9 +147,9 @@ fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy()
             }
         }
     }
-    println!(
+    common::report(&format!(
         "E-01/E-02: {cases} fault cases checked (every operation index, once and persistent, 4 policies)"
-    );
+    ));
 }
 
 #[test]
@@ -186,8 +186,8 @@ fn e04_enospc_at_every_byte_of_a_64_kib_window_and_at_every_rotation() {
         cases += 1;
         hit += u64::from(full);
     }
-    println!(
+    common::report(&format!(
         "E-04: ENOSPC at {cases} capacities, every byte of a 64 KiB window ({hit} ran out of space)"
-    );
+    ));
     assert!(hit > 65_000, "only {hit} capacities were reached");
 }

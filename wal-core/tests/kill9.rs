@@ -147,7 +147,7 @@ fn k01_kill9_loop() {
         total_acked += acked;
         total_durable += durable;
     }
-    println!(
+    common::report(&format!(
         "K-01: {iterations} kill -9 iterations; {total_acked} acknowledged, {total_durable} durable entries verified"
-    );
+    ));
 }

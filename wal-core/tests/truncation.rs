@@ -197,7 +197,7 @@ fn a_crash_at_every_operation_inside_truncate_back_resurrects_nothing_and_loses_
             },
         );
     }
-    println!("truncate_back: {states} crash states checked");
+    common::report(&format!("truncate_back: {states} crash states checked"));
 }
 
 #[test]
@@ -229,7 +229,7 @@ fn a_crash_at_every_operation_inside_truncate_front_resurrects_nothing_and_loses
             },
         );
     }
-    println!("truncate_front: {states} crash states checked");
+    common::report(&format!("truncate_front: {states} crash states checked"));
 }
 
 #[test]
@@ -337,7 +337,9 @@ fn a_writer_a_truncator_and_two_readers_run_together() {
     done.store(true, Ordering::Relaxed);
     let truncations = truncator.join().unwrap();
     let seen: u64 = readers.into_iter().map(|h| h.join().unwrap()).sum();
-    println!("{truncations} truncations, {seen} entries read concurrently");
+    common::report(&format!(
+        "{truncations} truncations, {seen} entries read concurrently"
+    ));
     assert!(truncations > 0 && seen > 0);
     assert_eq!(wal.last_index(), 20_000);
     let first = wal.first_index();

@@ -9,6 +9,7 @@
 //! | `crash_recovery` | a child appending durably is killed; every acknowledged entry is found; a torn tail is cut; corruption is reported |
 //! | `sync_policies` | one workload under each sync policy, with its rate and its promise |
 //! | `indexed` | writes at chosen indexes, a duplicate refused, get and iterate, repair of a damaged log |
+//! | `crash_test` | `wal_core::testing`: crash a program that uses the log at every point and check its recovery |
 //! | `raft_log` | entries with a term, `get_range`, `truncate_back` on conflict, `truncate_front` after a snapshot |
 //!
 //! Run one with `cargo run --release -p wal-examples --example quickstart`.
