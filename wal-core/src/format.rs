@@ -63,6 +63,10 @@
 //!   segment is sealed, as its last frame: the file ends right after it, so its last 8 bytes
 //!   locate it. `position` is the byte offset of each entry's frame; its index field holds
 //!   `last_index`. Its stored CRC is the chain value the next segment's header repeats.
+//! - **Batch end** ([`KIND_BATCH_END`], payload 1 byte): closes a batch whose last frames
+//!   were removed, so the frames kept count as complete. `truncate_back` writes it when it
+//!   cuts inside a batch (frames are never rewritten). Its index field holds the last index
+//!   kept.
 //!
 //! # The low-water file
 //!
@@ -92,6 +96,8 @@ pub const KNOWN_FLAGS: u8 = FLAG_IGNORABLE | FLAG_BATCH_MORE;
 pub const KIND_SYNC_MARKER: u8 = 1;
 /// First payload byte of a footer frame.
 pub const KIND_FOOTER: u8 = 2;
+/// First payload byte of a batch-end frame.
+pub const KIND_BATCH_END: u8 = 3;
 /// Payload length of a sync-marker frame.
 pub const MARKER_PAYLOAD_LEN: usize = 9;
 /// Total length of a sync-marker frame.
@@ -423,6 +429,11 @@ pub fn encode_marker(
     p[1..5].copy_from_slice(&window_len.to_le_bytes());
     p[5..9].copy_from_slice(&window_crc.to_le_bytes());
     encode_frame(out, seed, 0, 0, last_index, &p);
+}
+
+/// Encodes a batch-end frame after the entry at `last_index`.
+pub fn encode_batch_end(out: &mut Vec<u8>, seed: u32, last_index: u64) {
+    encode_frame(out, seed, 0, 0, last_index, &[KIND_BATCH_END]);
 }
 
 /// A decoded sync marker.

@@ -322,6 +322,12 @@ pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> S
         };
         let payload = &rest[FRAME_HEADER_LEN..h.frame_len()];
         if h.entry_type == 0 {
+            if payload == [format::KIND_BATCH_END] {
+                // Closes a batch cut short by `truncate_back`.
+                batch = None;
+                pos += h.frame_len();
+                continue;
+            }
             if batch.is_some() {
                 break Stop::Damage(CorruptionKind::IncompleteBatch);
             }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::error::{CorruptionKind, Error, Result};
-use crate::format::HEADER_LEN;
+use crate::format::{self, FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::io;
 use crate::recovery;
 use crate::segment::{self, Segment, Stop};
@@ -15,7 +15,8 @@ impl Wal {
     /// Removes every entry after `index` (a consensus log's conflicting suffix); appends
     /// continue at `index + 1`.
     ///
-    /// Crash-safe: everything appended is synced first; later segments are removed newest
+    /// When it returns, every entry up to `index` is durable. Crash-safe: everything
+    /// appended is synced first; later segments are removed newest
     /// first and the directory synced; the segment holding `index` is cut after it and
     /// synced; all before this returns, so a removed entry never reappears after a crash.
     /// Appends made concurrently with it are ordered before or after it.
@@ -35,10 +36,10 @@ impl Wal {
         if index + 1 < first || index > last {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
+        inner.sync_locked(tail)?;
         if index == last {
             return Ok(());
         }
-        inner.sync_locked(tail)?;
         let mut pending = lock(&inner.pending);
         let next = inner.cut_after(tail, index).map_err(|e| {
             if matches!(e, Error::Io { .. }) {
@@ -56,6 +57,7 @@ impl Wal {
     /// Removes every entry before `index` (a checkpoint): readers stop seeing them at once,
     /// a durable low-water mark keeps them from coming back after a crash, and whole
     /// segments below `index` are deleted. The segment being written is never deleted.
+    /// Entries below `index` not yet durable are synced first.
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`] when `index > last_index() + 1`; [`Error::Io`] when the
@@ -64,7 +66,10 @@ impl Wal {
     pub fn truncate_front(&self, index: u64) -> Result<()> {
         let inner = &self.inner;
         inner.check_writable()?;
-        let _writer = lock(&inner.tail);
+        let mut guard = lock(&inner.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
         let last = self.last_index();
         if index > last + 1 {
             return Err(Error::IndexOutOfRange {
@@ -72,6 +77,10 @@ impl Wal {
                 first: self.first_index(),
                 last,
             });
+        }
+        // The mark must never pass the end of the log on disk: what it covers is synced first.
+        if index > self.durable_index() + 1 {
+            inner.sync_locked(tail)?;
         }
         inner.truncate_front_locked(index)
     }
@@ -106,13 +115,31 @@ impl Inner {
             fs.open_write(&seg.path)
                 .map_err(|e| Error::io("open", &seg.path, e))?
         };
+        // Frames are never rewritten: a cut inside a batch gets a batch-end frame instead.
+        let inside_batch = match seg.position_of(index, self.seed)? {
+            Some(p) => {
+                let head = io::read_range(&*file, p, FRAME_HEADER_LEN)
+                    .map_err(|e| Error::io("read", &seg.path, e))?;
+                head.get(9)
+                    .is_some_and(|flags| flags & FLAG_BATCH_MORE != 0)
+            }
+            None => false,
+        };
         seg.truncate_to(cut, index, self.seed)?;
         file.set_len(cut)
             .map_err(|e| Error::io("truncate", &seg.path, e))?;
+        let mut end = cut;
+        if inside_batch {
+            let mut frame = Vec::new();
+            format::encode_batch_end(&mut frame, self.seed, index);
+            io::write_all_at(&*file, &frame, cut).map_err(|e| Error::io("write", &seg.path, e))?;
+            end += frame.len() as u64;
+            seg.publish(end, &[], index);
+        }
         file.sync_data()
             .map_err(|e| Error::io("sync", &seg.path, e))?;
         // Rebuild the writer's window from what is left, as recovery would.
-        let n = usize::try_from(cut).unwrap_or(usize::MAX);
+        let n = usize::try_from(end).unwrap_or(usize::MAX);
         let bytes = io::read_range(&*file, 0, n).map_err(|e| Error::io("read", &seg.path, e))?;
         let scan = segment::scan(
             &bytes,
@@ -120,7 +147,7 @@ impl Inner {
             self.seed,
             self.opts.max_entry_size,
         );
-        if scan.stop != Stop::Eof || scan.valid_end != cut {
+        if scan.stop != Stop::Eof || scan.valid_end != end {
             let kind = match scan.stop {
                 Stop::Damage(kind) => kind,
                 _ => CorruptionKind::Truncated,
@@ -131,12 +158,12 @@ impl Inner {
         *tail = Tail::new(
             Arc::clone(&seg),
             file,
-            cut,
+            end,
             scan.marker_end,
             scan.window_crc,
             self.seed,
         );
-        tail.allocated = self.opts.preallocate.then_some(cut);
+        tail.allocated = self.opts.preallocate.then_some(end);
         tail.next_seq = next_seq.max(tail.next_seq);
         tail.write_marker()
             .map_err(|e| Error::io("write", &seg.path, e))?;

@@ -345,3 +345,53 @@ fn a_writer_a_truncator_and_two_readers_run_together() {
     let first = wal.first_index();
     assert_eq!(wal.iter().unwrap().count() as u64, 20_001 - first);
 }
+
+/// Found by the model test: `truncate_back` inside a batch left its kept frames marked as
+/// "more of the batch follows"; the cut failed and after a crash they would be dropped.
+#[test]
+fn issue_5_truncate_back_inside_a_batch_keeps_the_kept_entries_after_a_crash() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs)).unwrap();
+    wal.append(&entry(1)).unwrap();
+    wal.append_batch(&[entry(2), entry(3), entry(4)]).unwrap();
+    wal.truncate_back(3).unwrap();
+    expect_range(&wal, 1, 3);
+    std::mem::forget(wal);
+    for crash in [Crash::ProcessKill, Crash::DropUnsynced] {
+        let wal = Wal::open(dir(), opts(&fs.crash(crash))).unwrap();
+        assert!(
+            wal.recovery_report().is_clean(),
+            "{crash:?}: {:?}",
+            wal.recovery_report()
+        );
+        expect_range(&wal, 1, 3);
+    }
+}
+
+/// Found by the model test: `truncate_front` past entries still buffered, then a crash that
+/// lost them, left a low-water mark beyond the log's end, and the log refused to open.
+#[test]
+fn issue_5_truncate_front_past_buffered_entries_then_a_crash_reopens() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs)).unwrap();
+    wal.append(&entry(1)).unwrap();
+    wal.truncate_front(2).unwrap();
+    std::mem::forget(wal);
+    let wal = Wal::open(dir(), opts(&fs.crash(Crash::ProcessKill))).unwrap();
+    assert_eq!((wal.first_index(), wal.last_index()), (2, 1));
+    assert_eq!(wal.append(&entry(2)).unwrap(), 2);
+}
+
+/// Found by the model test: `truncate_back(last_index())` returned without syncing, unlike
+/// every other `truncate_back`; now every entry it keeps is durable when it returns.
+#[test]
+fn issue_5_truncate_back_at_the_last_index_makes_it_durable() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs)).unwrap();
+    wal.append(&entry(1)).unwrap();
+    wal.truncate_back(1).unwrap();
+    assert_eq!(wal.durable_index(), 1);
+    std::mem::forget(wal);
+    let wal = Wal::open(dir(), opts(&fs.crash(Crash::DropUnsynced))).unwrap();
+    expect_range(&wal, 1, 1);
+}
