@@ -77,6 +77,9 @@ mod wal;
 mod writer;
 
 #[cfg(feature = "testing")]
+#[doc(hidden)]
+pub mod fuzz;
+#[cfg(feature = "testing")]
 pub mod testing;
 
 /// The README's examples, compiled and run as doctests.

@@ -1,0 +1,231 @@
+//! The bodies of the fuzz targets under `fuzz/`, kept here so that their corpora also run
+//! as ordinary tests on stable (`tests/fuzz_corpus.rs`). Each must never panic, allocate
+//! beyond the entry size limit, or hang, whatever the input.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "fuzz inputs: truncation is how bytes are made"
+)]
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::format::SegmentHeader;
+use crate::io::FileSystem;
+use crate::io::sim::{Crash, SimFs};
+use crate::{Entry, EntryRegistry, Error, Options, RecoveryMode, Wal};
+
+const DIR: &str = "/fuzz";
+const LOG_ID: u64 = 0x00f0_0d00_f00d;
+const MODES: [RecoveryMode; 4] = [
+    RecoveryMode::Strict,
+    RecoveryMode::TolerateTornTail,
+    RecoveryMode::PointInTime,
+    RecoveryMode::Salvage,
+];
+
+fn opts(fs: &SimFs, mode: RecoveryMode) -> Options {
+    Options::default()
+        .file_system(Arc::new(fs.clone()))
+        .segment_size(4096)
+        .max_entry_size(64 * 1024)
+        .sync(crate::SyncPolicy::Never)
+        .recovery(mode)
+}
+
+/// Opens the log in every recovery mode and reads every entry; returns what salvage read.
+fn open_and_read_all(fs: &SimFs) -> Vec<(u64, u8, Vec<u8>)> {
+    let mut salvaged = Vec::new();
+    for mode in MODES {
+        let image = fs.crash(Crash::ProcessKill);
+        let Ok(wal) = Wal::open(DIR, opts(&image, mode)) else {
+            continue;
+        };
+        let Ok(iter) = wal.iter() else { continue };
+        for raw in iter.flatten() {
+            if mode == RecoveryMode::Salvage {
+                salvaged.push((raw.index(), raw.entry_type(), raw.payload().to_vec()));
+            }
+            let _ = EntryRegistry::new().decode(&raw);
+        }
+        let _ = wal.get_raw(wal.last_index());
+        let _ = wal.get_raw(wal.first_index());
+    }
+    salvaged
+}
+
+/// Z-01: arbitrary bytes as a log's only segment; with an odd first byte, after a valid
+/// header. Recovery is deterministic: salvaging twice reads the same entries.
+pub fn segment(data: &[u8]) {
+    let fs = SimFs::new();
+    let _ = fs.create_dir_all(Path::new(DIR));
+    let mut bytes = Vec::new();
+    if data.first().is_some_and(|b| b & 1 == 1) {
+        bytes.extend_from_slice(
+            &SegmentHeader {
+                log_id: LOG_ID,
+                seq: 1,
+                first_index: 1,
+                prev_last_index: 0,
+                prev_crc: 0,
+            }
+            .encode(),
+        );
+    }
+    bytes.extend_from_slice(data);
+    fs.write_file(&Path::new(DIR).join("00000000000000000001.wal"), &bytes);
+    let first = open_and_read_all(&fs);
+    let second = open_and_read_all(&fs);
+    assert_eq!(first, second, "salvage is not deterministic");
+}
+
+/// Z-02: arbitrary (name, bytes) pairs as the log directory, opened read-only: never a
+/// panic, and no file changes.
+pub fn directory(data: &[u8]) {
+    let fs = SimFs::new();
+    let _ = fs.create_dir_all(Path::new(DIR));
+    let mut rest = data;
+    while let [kind, len_lo, len_hi, tail @ ..] = rest {
+        let len = usize::from(u16::from_le_bytes([*len_lo, *len_hi])).min(tail.len());
+        let (bytes, next) = tail.split_at(len);
+        let name = match kind % 6 {
+            0..=2 => format!("{:020}.wal", 1 + u64::from(*kind / 6) * 3),
+            3 => "LOW_WATER".to_owned(),
+            4 => format!("{:020}.wal.tmp", u64::from(*kind)),
+            _ => format!("junk-{kind}"),
+        };
+        fs.write_file(&Path::new(DIR).join(name), bytes);
+        rest = next;
+    }
+    let names = fs.file_names(Path::new(DIR));
+    let before: Vec<_> = names
+        .iter()
+        .map(|n| fs.read_file(&Path::new(DIR).join(n)))
+        .collect();
+    if let Ok(wal) = Wal::open(DIR, opts(&fs, RecoveryMode::Salvage)) {
+        if let Ok(iter) = wal.iter() {
+            for raw in iter.flatten() {
+                let _ = raw.payload().len();
+            }
+        }
+        assert!(matches!(wal.append(&Bytes(vec![1])), Err(Error::ReadOnly)));
+    }
+    let after: Vec<_> = names
+        .iter()
+        .map(|n| fs.read_file(&Path::new(DIR).join(n)))
+        .collect();
+    assert_eq!(before, after, "a read-only open modified a file");
+}
+
+/// An entry of raw bytes with type id 1.
+struct Bytes(Vec<u8>);
+
+impl Entry for Bytes {
+    const TYPE_IDS: &'static [u8] = &[1];
+    fn type_id(&self) -> u8 {
+        1
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+    fn decode(_: u8, p: &[u8]) -> Result<Self, crate::DecodeError> {
+        Ok(Bytes(p.to_vec()))
+    }
+}
+
+/// Z-03: a valid log built from the input's first bytes, then mutated (cut, flip, zero,
+/// garbage, delete or duplicate a segment) as the rest says. The default open gives a
+/// prefix of the entries written, each exactly as written, or an error; never wrong data.
+pub fn mutate(data: &[u8]) {
+    let (spec, mutations) = data.split_at(data.len().min(8));
+    let n = spec.first().map_or(10, |b| u64::from(*b) % 120 + 1);
+    let size = spec.get(1).map_or(30, |b| usize::from(*b) % 200);
+    let entry = |i: u64| {
+        Bytes(
+            (0..(size + usize::try_from(i % 7).unwrap_or(0)))
+                .map(|k| (k as u64 ^ i) as u8)
+                .collect(),
+        )
+    };
+    let fs = SimFs::new();
+    {
+        let Ok(wal) = Wal::open(
+            DIR,
+            opts(&fs, RecoveryMode::TolerateTornTail).fixed_log_id(LOG_ID),
+        ) else {
+            return;
+        };
+        for i in 1..=n {
+            if wal.append(&entry(i)).is_err() {
+                return;
+            }
+            if i % 5 == 0 {
+                let _ = wal.sync();
+            }
+        }
+        let _ = wal.close();
+    }
+    let segments: Vec<_> = fs
+        .file_names(Path::new(DIR))
+        .into_iter()
+        .filter(|n| n.ends_with(".wal"))
+        .collect();
+    for m in mutations.chunks(4) {
+        let [what, which, a, b] = [
+            m[0],
+            *m.get(1).unwrap_or(&0),
+            *m.get(2).unwrap_or(&0),
+            *m.get(3).unwrap_or(&0),
+        ];
+        let Some(name) = segments.get(usize::from(which) % segments.len().max(1)) else {
+            return;
+        };
+        let path = Path::new(DIR).join(name);
+        let Some(mut bytes) = fs.read_file(&path) else {
+            continue;
+        };
+        let at = (usize::from(a) << 8 | usize::from(b)) % bytes.len().max(1);
+        match what % 6 {
+            0 => bytes.truncate(at),
+            1 => {
+                if let Some(x) = bytes.get_mut(at) {
+                    *x ^= 1 << (b % 8);
+                }
+            }
+            2 => bytes
+                .iter_mut()
+                .skip(at)
+                .take(usize::from(a) + 1)
+                .for_each(|x| *x = 0),
+            3 => bytes
+                .iter_mut()
+                .skip(at)
+                .take(usize::from(b) + 1)
+                .enumerate()
+                .for_each(|(k, x)| *x = (k as u8).wrapping_mul(a) ^ 0x5c),
+            4 => {
+                let _ = fs.delete_file(&path);
+                continue;
+            }
+            _ => {
+                let copy = Path::new(DIR).join(format!("{:020}.wal", u64::from(a) + 1));
+                fs.write_file(&copy, &bytes);
+                continue;
+            }
+        }
+        fs.write_file(&path, &bytes);
+    }
+    let Ok(wal) = Wal::open(DIR, opts(&fs, RecoveryMode::TolerateTornTail)) else {
+        return;
+    };
+    let Ok(iter) = wal.iter() else { return };
+    for raw in iter.flatten() {
+        let expected = entry(raw.index()).0;
+        assert!(
+            raw.index() <= n && raw.payload() == expected.as_slice(),
+            "wrong data at index {}",
+            raw.index()
+        );
+    }
+}

@@ -1,0 +1,111 @@
+//! The fuzz targets' corpora (`fuzz/corpus/*`) and a deterministic batch of generated
+//! inputs, run as ordinary tests on stable. `FUZZ_SEED_BLESS=1` rewrites the seed files.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
+mod common;
+
+use std::path::{Path, PathBuf};
+
+fn corpus(target: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target)
+}
+
+fn golden() -> Vec<Vec<u8>> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden-v1");
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+}
+
+/// Seed inputs: the golden log's segments, as a segment, as a directory, and as a spec.
+fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let g = golden();
+    let mut out = Vec::new();
+    for (k, seg) in g.iter().enumerate() {
+        let mut odd = vec![1u8];
+        odd.extend_from_slice(&seg[64..]);
+        out.push(("segment", format!("seed-golden-{k}"), seg.clone()));
+        out.push(("segment", format!("seed-golden-body-{k}"), odd));
+    }
+    let mut dir = Vec::new();
+    for (k, seg) in g.iter().enumerate() {
+        dir.push((k * 6) as u8);
+        dir.extend_from_slice(&(seg.len() as u16).to_le_bytes());
+        dir.extend_from_slice(seg);
+    }
+    out.push(("directory", "seed-golden".into(), dir));
+    out.push((
+        "mutate",
+        "seed-clean".into(),
+        vec![40, 30, 0, 0, 0, 0, 0, 0],
+    ));
+    out.push((
+        "mutate",
+        "seed-flip-and-cut".into(),
+        vec![80, 60, 0, 0, 0, 0, 0, 0, 1, 0, 1, 2, 0, 1, 9, 9],
+    ));
+    out
+}
+
+fn run(target: &str, data: &[u8]) {
+    match target {
+        "segment" => wal_core::fuzz::segment(data),
+        "directory" => wal_core::fuzz::directory(data),
+        _ => wal_core::fuzz::mutate(data),
+    }
+}
+
+#[test]
+fn fuzz_corpora_replay_on_stable() {
+    if std::env::var_os("FUZZ_SEED_BLESS").is_some() {
+        for (target, name, data) in seeds() {
+            std::fs::create_dir_all(corpus(target)).unwrap();
+            std::fs::write(corpus(target).join(name), data).unwrap();
+        }
+    }
+    let mut inputs = 0;
+    for target in ["segment", "directory", "mutate"] {
+        let mut files: Vec<_> = std::fs::read_dir(corpus(target))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.sort();
+        assert!(!files.is_empty(), "no corpus for {target}");
+        for f in files {
+            run(target, &std::fs::read(&f).unwrap());
+            inputs += 1;
+        }
+        // Deterministic variations of the seeds: cuts and flips at many places.
+        let mut x = 0x1234_5678_9abc_def0_u64;
+        for (_, _, seed) in seeds().into_iter().filter(|(t, ..)| *t == target) {
+            for _ in 0..100 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let mut d = seed.clone();
+                if !d.is_empty() {
+                    let at = (x as usize) % d.len();
+                    if x & 1 == 0 {
+                        d.truncate(at);
+                    } else {
+                        d[at] ^= (x >> 8) as u8 | 1;
+                    }
+                }
+                run(target, &d);
+                inputs += 1;
+            }
+        }
+    }
+    common::report(&format!(
+        "fuzz corpora and variations: {inputs} inputs replayed without a panic"
+    ));
+}
