@@ -202,8 +202,16 @@ pub enum CorruptionKind {
     IncompleteBatch,
     /// A sync marker's window CRC does not match where it is not the log's torn tail.
     BadMarker,
-    /// The low-water file is damaged.
+    /// A mark file (`LOW_WATER`, `HIGH_WATER`) is damaged.
     BadLowWater,
+    /// The newest segment is older than the high-water mark records: a newer segment, which
+    /// may have held acknowledged entries, is missing.
+    MissingSegment {
+        /// Sequence number the high-water mark records.
+        expected_seq: u64,
+        /// Sequence number of the newest segment found.
+        newest_seq: u64,
+    },
     /// The low-water file says the log starts after its last entry: newer segments are missing.
     LowWater {
         /// First index the low-water file records.
@@ -237,7 +245,16 @@ impl fmt::Display for CorruptionKind {
             Self::Chain => f.write_str("segment does not continue the previous one"),
             Self::IncompleteBatch => f.write_str("batch without its last frame"),
             Self::BadMarker => f.write_str("sync marker does not match the bytes it covers"),
-            Self::BadLowWater => f.write_str("low-water file damaged"),
+            Self::BadLowWater => f.write_str("mark file damaged"),
+            Self::MissingSegment {
+                expected_seq,
+                newest_seq,
+            } => {
+                write!(
+                    f,
+                    "the newest segment is number {newest_seq} but segment {expected_seq} existed: segments are missing"
+                )
+            }
             Self::LowWater {
                 first_index,
                 last_index,

@@ -68,13 +68,19 @@
 //!   cuts inside a batch (frames are never rewritten). Its index field holds the last index
 //!   kept.
 //!
-//! # The low-water file
+//! # The mark files
 //!
-//! `LOW_WATER` holds the log's first index, written (temporary name, sync, rename, directory
-//! sync) when the log is created and by every `truncate_front` before any segment is removed,
-//! so entries below it never come back. 28 bytes: magic `b"TWALLOW1"` | log identity `u64` |
-//! first index `u64` | masked CRC-32 of the 24 bytes before it. A log without the file (made
-//! by an older writer) starts at its first segment.
+//! Two small files, each written whole (temporary name, sync, rename, directory sync), each
+//! 28 bytes: magic (8) | log identity `u64` | value `u64` | masked CRC-32 of the 24 bytes
+//! before it. A log without them (made by an older writer) is read without their checks.
+//!
+//! - `LOW_WATER` (magic `b"TWALLOW1"`): the log's first index. Written when the log is created
+//!   and by every `truncate_front` before any segment is removed, so entries below it never
+//!   come back.
+//! - `HIGH_WATER` (magic `b"TWALHIW1"`): the sequence number of the newest segment. Written
+//!   after a new segment is durable and before anything is appended to it, and lowered before
+//!   `truncate_back` removes segments; a log whose newest segment is older than it has lost a
+//!   segment that may have held acknowledged entries, and is refused.
 
 use crate::le::{le_u32, le_u64};
 
@@ -111,27 +117,27 @@ const MASK_DELTA: u32 = 0xa282_ead8;
 
 /// Magic bytes of the low-water file.
 pub const LOW_WATER_MAGIC: [u8; 8] = *b"TWALLOW1";
-/// Size of the low-water file.
-pub const LOW_WATER_LEN: usize = 28;
+/// Magic bytes of the high-water file.
+pub const HIGH_WATER_MAGIC: [u8; 8] = *b"TWALHIW1";
+/// Size of a mark file.
+pub const MARK_LEN: usize = 28;
 
-/// Encodes the low-water file.
+/// Encodes a mark file.
 #[must_use]
-pub fn encode_low_water(log_id: u64, first_index: u64) -> [u8; LOW_WATER_LEN] {
-    let mut b = [0u8; LOW_WATER_LEN];
-    b[0..8].copy_from_slice(&LOW_WATER_MAGIC);
+pub fn encode_mark(magic: [u8; 8], log_id: u64, value: u64) -> [u8; MARK_LEN] {
+    let mut b = [0u8; MARK_LEN];
+    b[0..8].copy_from_slice(&magic);
     b[8..16].copy_from_slice(&log_id.to_le_bytes());
-    b[16..24].copy_from_slice(&first_index.to_le_bytes());
+    b[16..24].copy_from_slice(&value.to_le_bytes());
     let c = mask(crc(0, &b[..24]));
     b[24..28].copy_from_slice(&c.to_le_bytes());
     b
 }
 
-/// Decodes the low-water file: `(log_id, first_index)`, or `None` if it is damaged.
+/// Decodes a mark file: `(log_id, value)`, or `None` if it is damaged.
 #[must_use]
-pub fn decode_low_water(b: &[u8]) -> Option<(u64, u64)> {
-    if b.len() != LOW_WATER_LEN
-        || b.get(0..8)? != LOW_WATER_MAGIC
-        || le_u32(b, 24)? != mask(crc(0, b.get(..24)?))
+pub fn decode_mark(magic: [u8; 8], b: &[u8]) -> Option<(u64, u64)> {
+    if b.len() != MARK_LEN || b.get(0..8)? != magic || le_u32(b, 24)? != mask(crc(0, b.get(..24)?))
     {
         return None;
     }
@@ -605,12 +611,13 @@ mod tests {
 
     #[test]
     fn low_water_round_trip_and_damage() {
-        let b = encode_low_water(9, 1234);
-        assert_eq!(decode_low_water(&b), Some((9, 1234)));
+        let b = encode_mark(LOW_WATER_MAGIC, 9, 1234);
+        assert_eq!(decode_mark(LOW_WATER_MAGIC, &b), Some((9, 1234)));
+        assert_eq!(decode_mark(HIGH_WATER_MAGIC, &b), None);
         for i in 0..b.len() {
             let mut d = b;
             d[i] ^= 1;
-            assert_eq!(decode_low_water(&d), None, "byte {i}");
+            assert_eq!(decode_mark(LOW_WATER_MAGIC, &d), None, "byte {i}");
         }
     }
 

@@ -90,7 +90,12 @@ pub fn directory(data: &[u8]) {
         let (bytes, next) = tail.split_at(len);
         let name = match kind % 6 {
             0..=2 => format!("{:020}.wal", 1 + u64::from(*kind / 6) * 3),
-            3 => "LOW_WATER".to_owned(),
+            3 => if kind & 64 == 0 {
+                "LOW_WATER"
+            } else {
+                "HIGH_WATER"
+            }
+            .to_owned(),
             4 => format!("{:020}.wal.tmp", u64::from(*kind)),
             _ => format!("junk-{kind}"),
         };

@@ -147,6 +147,8 @@ struct Plan {
 
 /// The name of the low-water file in the log directory.
 pub(crate) const LOW_WATER: &str = "LOW_WATER";
+/// The name of the high-water file in the log directory.
+pub(crate) const HIGH_WATER: &str = "HIGH_WATER";
 
 /// Recovers the log in `dir` according to `mode`.
 pub(crate) fn recover(
@@ -163,10 +165,15 @@ pub(crate) fn recover(
     indexed.sort_unstable();
     let temps: Vec<PathBuf> = names
         .iter()
-        .filter(|n| n.ends_with(segment::TMP_SUFFIX) || *n == &format!("{LOW_WATER}.tmp"))
+        .filter(|n| {
+            n.ends_with(segment::TMP_SUFFIX)
+                || *n == &format!("{LOW_WATER}.tmp")
+                || *n == &format!("{HIGH_WATER}.tmp")
+        })
         .map(|n| dir.join(n))
         .collect();
     let has_low_water = names.iter().any(|n| n == LOW_WATER);
+    let has_high_water = names.iter().any(|n| n == HIGH_WATER);
     let mut report = RecoveryReport {
         segments_scanned: indexed.len(),
         ..RecoveryReport::default()
@@ -251,10 +258,35 @@ pub(crate) fn recover(
     }
 
     let low_water = if has_low_water {
-        Some(read_low_water(&**fs, dir, log_id)?)
+        Some(read_mark(&**fs, dir, LOW_WATER_MARK, log_id)?)
     } else {
         None
     };
+    let high_water = if has_high_water {
+        Some(read_mark(&**fs, dir, HIGH_WATER_MARK, log_id)?.1)
+    } else {
+        None
+    };
+    // The newest segment may not be older than the one the high-water mark records: it may
+    // have held acknowledged entries. (A newest segment shorter than a header was never
+    // complete; dropping it is not a loss.)
+    let newest = found.last().map_or(0, |f| f.header.seq);
+    if let Some(high) = high_water.filter(|&h| newest < h && drop_short_tail.is_none()) {
+        if matches!(mode, RecoveryMode::TolerateTornTail | RecoveryMode::Strict) || found.is_empty()
+        {
+            let path = found
+                .last()
+                .map_or_else(|| dir.join(HIGH_WATER), |f| f.path.clone());
+            return Err(corrupt(
+                &path,
+                0,
+                CorruptionKind::MissingSegment {
+                    expected_seq: high,
+                    newest_seq: newest,
+                },
+            ));
+        }
+    }
     let Some(log_id) = log_id else {
         let mut rec = Recovered {
             log_id: low_water.map_or(0, |(id, _)| id),
@@ -508,15 +540,29 @@ fn read_summary(
         .filter(|s| s.entries == 0 || s.first_index == header.first_index))
 }
 
-/// Reads the low-water file: `(log_id, first_index)`.
-fn read_low_water(fs: &dyn FileSystem, dir: &Path, log_id: Option<u64>) -> Result<(u64, u64)> {
-    let path = dir.join(LOW_WATER);
+/// A mark file: its name and magic.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark(pub &'static str, pub [u8; 8]);
+
+/// The log's first index.
+pub(crate) const LOW_WATER_MARK: Mark = Mark(LOW_WATER, crate::format::LOW_WATER_MAGIC);
+/// The sequence number of the newest segment.
+pub(crate) const HIGH_WATER_MARK: Mark = Mark(HIGH_WATER, crate::format::HIGH_WATER_MAGIC);
+
+/// Reads a mark file: `(log_id, value)`.
+fn read_mark(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    mark: Mark,
+    log_id: Option<u64>,
+) -> Result<(u64, u64)> {
+    let path = dir.join(mark.0);
     let file = fs
         .open_read(&path)
         .map_err(|e| Error::io("open", &path, e))?;
-    let bytes = io::read_range(&*file, 0, crate::format::LOW_WATER_LEN + 1)
+    let bytes = io::read_range(&*file, 0, crate::format::MARK_LEN + 1)
         .map_err(|e| Error::io("read", &path, e))?;
-    let (id, first) = crate::format::decode_low_water(&bytes)
+    let (id, value) = crate::format::decode_mark(mark.1, &bytes)
         .ok_or_else(|| corrupt(&path, 0, CorruptionKind::BadLowWater))?;
     match log_id {
         Some(expected) if expected != id => Err(Error::ForeignSegment {
@@ -524,19 +570,20 @@ fn read_low_water(fs: &dyn FileSystem, dir: &Path, log_id: Option<u64>) -> Resul
             expected,
             found: id,
         }),
-        _ => Ok((id, first)),
+        _ => Ok((id, value)),
     }
 }
 
-/// Writes the low-water file durably: temporary name, sync, rename, directory sync.
-pub(crate) fn write_low_water(
+/// Writes a mark file durably: temporary name, sync, rename, directory sync.
+pub(crate) fn write_mark(
     fs: &dyn FileSystem,
     dir: &Path,
+    mark: Mark,
     log_id: u64,
-    first_index: u64,
+    value: u64,
 ) -> Result<()> {
-    let path = dir.join(LOW_WATER);
-    let tmp = dir.join(format!("{LOW_WATER}.tmp"));
+    let path = dir.join(mark.0);
+    let tmp = dir.join(format!("{}.tmp", mark.0));
     match fs.remove(&tmp) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -545,12 +592,8 @@ pub(crate) fn write_low_water(
     let f = fs
         .create_new(&tmp)
         .map_err(|e| Error::io("create", &tmp, e))?;
-    io::write_all_at(
-        &*f,
-        &crate::format::encode_low_water(log_id, first_index),
-        0,
-    )
-    .map_err(|e| Error::io("write", &tmp, e))?;
+    io::write_all_at(&*f, &crate::format::encode_mark(mark.1, log_id, value), 0)
+        .map_err(|e| Error::io("write", &tmp, e))?;
     f.sync_data().map_err(|e| Error::io("sync", &tmp, e))?;
     fs.rename(&tmp, &path)
         .map_err(|e| Error::io("rename", &tmp, e))?;
@@ -609,6 +652,13 @@ fn repair(
         Ok(())
     };
     if let Some(from) = plan.remove_from {
+        // Lower the high-water mark first, so the segments removed are not missed later.
+        if let (Some(keep), Some(id)) = (
+            from.checked_sub(1).and_then(|k| found.get(k)),
+            found.first().map(|f| f.header.log_id),
+        ) {
+            write_mark(fs, dir, HIGH_WATER_MARK, id, keep.header.seq)?;
+        }
         for f in found[from..].iter().rev() {
             remove(&f.path, report)?;
         }

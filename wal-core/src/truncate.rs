@@ -97,6 +97,16 @@ impl Inner {
             .saturating_sub(1);
         let seg = Arc::clone(&segments[k]);
         let removed = &segments[k + 1..];
+        if !removed.is_empty() {
+            // Lower the high-water mark before the newer segments go.
+            recovery::write_mark(
+                &**fs,
+                &self.dir,
+                recovery::HIGH_WATER_MARK,
+                self.log_id,
+                seg.header.seq,
+            )?;
+        }
         for s in removed.iter().rev() {
             s.mark_removed();
             fs.remove(&s.path)
@@ -179,7 +189,13 @@ impl Inner {
         if index <= self.first_index.load(Ordering::Acquire) {
             return Ok(());
         }
-        recovery::write_low_water(&*self.opts.fs, &self.dir, self.log_id, index)?;
+        recovery::write_mark(
+            &*self.opts.fs,
+            &self.dir,
+            recovery::LOW_WATER_MARK,
+            self.log_id,
+            index,
+        )?;
         self.first_index.store(index, Ordering::Release);
         let segments = self.segments();
         // Whole segments below `index`; never the last one.

@@ -145,7 +145,7 @@ impl Wal {
         };
         if segments.is_empty() && !read_only {
             if !rec.has_low_water {
-                recovery::write_low_water(&*fs, &dir, log_id, 1)?;
+                recovery::write_mark(&*fs, &dir, recovery::LOW_WATER_MARK, log_id, 1)?;
             }
             // After `truncate_front` past every entry and a crash, the log resumes there.
             first_index = first_index.max(1);
@@ -157,6 +157,7 @@ impl Wal {
                 prev_crc: 0,
             };
             let (seg, file) = create_segment(&opts, &dir, &header)?;
+            recovery::write_mark(&*fs, &dir, recovery::HIGH_WATER_MARK, log_id, header.seq)?;
             segments.push(Arc::clone(&seg));
             let mut fresh = Tail::new(seg, file, HEADER_LEN as u64, HEADER_LEN as u64, seed, seed);
             fresh.allocated = initial_allocation(&opts);
@@ -524,6 +525,15 @@ impl Inner {
         };
         let (seg, file) =
             create_segment(&self.opts, &self.dir, &header).map_err(|e| self.poison(e))?;
+        // Before anything is appended to it: a later loss of this segment is then detected.
+        recovery::write_mark(
+            &*self.opts.fs,
+            &self.dir,
+            recovery::HIGH_WATER_MARK,
+            self.log_id,
+            header.seq,
+        )
+        .map_err(|e| self.poison(e))?;
         self.replace_segments(|list| list.push(Arc::clone(&seg)));
         *tail = Tail::new(
             seg,

@@ -375,6 +375,34 @@ fn d17_missing_middle_segment_is_refused() {
 }
 
 #[test]
+fn d18_missing_newest_segment_that_held_acknowledged_entries() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs).sync(SyncPolicy::Always)).unwrap();
+    for i in 1..=300 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    drop(wal);
+    let segs = segment_files(&fs, &dir());
+    assert!(fs.delete_file(segs.last().unwrap()));
+    match open(&fs, RecoveryMode::TolerateTornTail) {
+        Err(Error::Corruption {
+            kind:
+                CorruptionKind::MissingSegment {
+                    expected_seq,
+                    newest_seq,
+                },
+            ..
+        }) => {
+            assert_eq!(expected_seq, newest_seq + 1);
+        }
+        other => panic!("{other:?}"),
+    }
+    // Point in time accepts the prefix that is left, and says so from then on.
+    let wal = open(&fs, RecoveryMode::PointInTime).unwrap();
+    assert!(wal.last_index() < 300);
+}
+
+#[test]
 fn d19_missing_directory_and_a_path_that_is_a_file() {
     let fs = SimFs::new();
     let missing = Wal::open(dir(), opts(&fs).create_if_missing(false));
