@@ -272,8 +272,9 @@ pub(crate) fn recover(
     // complete; dropping it is not a loss.)
     let newest = found.last().map_or(0, |f| f.header.seq);
     if let Some(high) = high_water.filter(|&h| newest < h && drop_short_tail.is_none()) {
-        if matches!(mode, RecoveryMode::TolerateTornTail | RecoveryMode::Strict) || found.is_empty()
-        {
+        let refuse = matches!(mode, RecoveryMode::TolerateTornTail | RecoveryMode::Strict)
+            || found.is_empty();
+        if refuse {
             let path = found
                 .last()
                 .map_or_else(|| dir.join(HIGH_WATER), |f| f.path.clone());
@@ -285,6 +286,10 @@ pub(crate) fn recover(
                     newest_seq: newest,
                 },
             ));
+        }
+        // Point in time accepts what is left, and records it so later opens accept it too.
+        if let (RecoveryMode::PointInTime, Some(id)) = (mode, log_id) {
+            write_mark(&**fs, dir, HIGH_WATER_MARK, id, newest)?;
         }
     }
     let Some(log_id) = log_id else {
