@@ -110,6 +110,21 @@ fn intact(image: &[u8], original: &[u8], frames: &[(usize, usize)]) -> u64 {
         .count() as u64
 }
 
+/// Entries a crash image of `unsynced_batch(_, 8, 64, atomic)` must recover: the 8 synced
+/// ones, then the intact frames (one by one), or the whole batch only if it is all intact.
+fn expected(image: &SimFs, original: &[u8], frames: &[(usize, usize)], atomic: bool) -> u64 {
+    let complete = intact(
+        &image.read_file(SEGMENT.as_ref()).unwrap(),
+        original,
+        frames,
+    );
+    match (atomic, complete) {
+        (false, n) => 8 + n,
+        (true, 64) => 72,
+        (true, _) => 8,
+    }
+}
+
 #[test]
 fn c01_c02_torn_zeroed_and_garbage_tails_at_every_byte_of_64_entry_batches() {
     let mut states = 0u64;
@@ -141,20 +156,8 @@ fn c01_c02_torn_zeroed_and_garbage_tails_at_every_byte_of_64_entry_batches() {
                 }
                 for (name, image) in variants {
                     let what = format!("seed {seed} atomic {atomic} cut {k} {name}");
-                    let complete = intact(
-                        &image.read_file(SEGMENT.as_ref()).unwrap(),
-                        &original,
-                        &frames,
-                    );
                     let n = recover(&image, |i| entry(i, seed), &what);
-                    let expected = if !atomic {
-                        8 + complete
-                    } else if complete == 64 {
-                        72
-                    } else {
-                        8
-                    };
-                    assert_eq!(n, expected, "{what}");
+                    assert_eq!(n, expected(&image, &original, &frames, atomic), "{what}");
                     states += 1;
                 }
             }
@@ -181,20 +184,8 @@ fn c03_sector_chaos_in_the_unsynced_window_never_raises_a_false_alarm() {
                         sector,
                         psow: true,
                     });
-                    let complete = intact(
-                        &image.read_file(SEGMENT.as_ref()).unwrap(),
-                        &original,
-                        &frames,
-                    );
                     let n = recover(&image, |i| entry(i, seed), &what);
-                    let expected = if !atomic {
-                        8 + complete
-                    } else if complete == 64 {
-                        72
-                    } else {
-                        8
-                    };
-                    assert_eq!(n, expected, "{what}");
+                    assert_eq!(n, expected(&image, &original, &frames, atomic), "{what}");
                     // Without power-safe overwrite, damage may be reported, but data is never wrong.
                     let image = fs.crash(Crash::SectorChaos {
                         seed: chaos,

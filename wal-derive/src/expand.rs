@@ -95,6 +95,30 @@ fn pattern(v: &Variant<'_>) -> TokenStream {
     quote! { Self::#ident { #(#binds),* } }
 }
 
+/// For each variant, the statements that encode the fields its pattern binds.
+fn variant_encoders(variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStream> {
+    variants
+        .iter()
+        .map(|v| {
+            encode_fields(&v.fields, krate, |i, _| {
+                let b = binding(i);
+                quote!(#b)
+            })
+        })
+        .collect()
+}
+
+/// For each variant, the expression that decodes it from `__wal_r`.
+fn variant_builders(variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStream> {
+    variants
+        .iter()
+        .map(|v| {
+            let ident = v.ident;
+            decode_fields(&quote!(Self::#ident), &v.fields, krate)
+        })
+        .collect()
+}
+
 fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
     let name = &input.original.ident;
     let generics = generics(input, krate);
@@ -137,16 +161,8 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 .collect();
             let pats: Vec<TokenStream> = variants.iter().map(pattern).collect();
             let igns = variants.iter().map(|v| v.attrs.ignorable.is_some());
-            let encs = variants.iter().map(|v| {
-                encode_fields(&v.fields, krate, |i, _| {
-                    let b = binding(i);
-                    quote!(#b)
-                })
-            });
-            let builds = variants.iter().map(|v| {
-                let ident = v.ident;
-                decode_fields(&quote!(Self::#ident), &v.fields, krate)
-            });
+            let encs = variant_encoders(variants, krate);
+            let builds = variant_builders(variants, krate);
             let type_id = quote! { match self { #(#pats => #ids,)* } };
             let ignorable = quote! { match self { #(#pats => #igns,)* } };
             let encode = quote! { match self { #(#pats => { #encs })* } };
@@ -244,16 +260,8 @@ fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
                 .collect();
             let pats = variants.iter().map(pattern);
-            let encs = variants.iter().map(|v| {
-                encode_fields(&v.fields, krate, |i, _| {
-                    let b = binding(i);
-                    quote!(#b)
-                })
-            });
-            let builds = variants.iter().map(|v| {
-                let ident = v.ident;
-                decode_fields(&quote!(Self::#ident), &v.fields, krate)
-            });
+            let encs = variant_encoders(variants, krate);
+            let builds = variant_builders(variants, krate);
             let type_name = name.to_string();
             let encode = quote! {
                 match self { #(#pats => { #p::Codec::encode(&#tags, __wal_out); #encs })* }
