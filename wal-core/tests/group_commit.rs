@@ -151,3 +151,37 @@ fn never_policy_syncs_only_when_asked_and_wait_durable_syncs() {
         Err(Error::IndexOutOfRange { index: 101, .. })
     ));
 }
+
+#[test]
+fn a_failed_preallocation_poisons_the_log_like_a_failed_write() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs).segment_size(1 << 30)).unwrap();
+    // The first 4 MiB were preallocated with the segment; growing past them allocates again.
+    fs.set_fault(Some(Fault {
+        op: Some(Op::Allocate),
+        skip: 0,
+        persistent: false,
+        error: FaultError::NoSpace,
+    }));
+    let big = Blob::new(1, vec![7; 1 << 20]);
+    let mut result = Ok(0);
+    for _ in 0..6 {
+        result = wal.append(&big);
+        if result.is_err() {
+            break;
+        }
+    }
+    assert!(matches!(&result, Err(Error::Io { .. })), "{result:?}");
+    assert!(matches!(
+        wal.append(&Blob::nth(1)),
+        Err(Error::Poisoned { .. })
+    ));
+    let acked = wal.durable_index();
+    std::mem::forget(wal);
+    let wal = Wal::open(
+        dir(),
+        sim_opts(&fs.crash(Crash::DropUnsynced)).segment_size(1 << 30),
+    )
+    .unwrap();
+    assert_eq!(wal.last_index(), acked);
+}
