@@ -206,11 +206,16 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 #ignorable
             }
 
+            // Called from one generic site per entry type (the log's append buffer); left to
+            // itself LLVM keeps it out of line, which cost 18% more instructions than a
+            // hand-written impl (callgrind, wal-derive's codec benchmark).
+            #[inline(always)]
             fn encode(&self, __wal_out: &mut #p::Vec<u8>) -> ::core::result::Result<(), #p::EncodeError> {
                 #encode
                 ::core::result::Result::Ok(())
             }
 
+            #[inline]
             fn decode(__wal_type: u8, __wal_payload: &[u8]) -> ::core::result::Result<Self, #p::DecodeError> {
                 let mut __wal_r = #p::Reader::new(__wal_payload);
                 let __wal_value = { #decode };
@@ -281,10 +286,12 @@ fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
         impl #impl_g #p::Codec for #name #ty_g #where_g {
             const MIN_SIZE: usize = #min;
 
+            #[inline]
             fn encode(&self, __wal_out: &mut #p::Vec<u8>) {
                 #encode
             }
 
+            #[inline]
             fn decode(__wal_r: &mut #p::Reader<'_>) -> ::core::result::Result<Self, #p::DecodeError> {
                 let mut __wal_r = __wal_r;
                 ::core::result::Result::Ok({ #decode })
