@@ -29,7 +29,9 @@ impl Wal {
     /// writers append.
     ///
     /// A reader keeps reading the segment files it has opened even if `truncate_front` or
-    /// retention deletes them; entries removed by `truncate_back` while it runs end it early.
+    /// retention deletes them; a segment deleted before the reader opened it gives
+    /// [`Error::Io`] (not found). Entries removed by `truncate_back` while it runs end it
+    /// early.
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`] when `index` is below `first_index()` or above
