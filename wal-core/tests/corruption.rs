@@ -151,8 +151,8 @@ fn zeros_before_a_valid_marker_are_a_hole() {
     );
 }
 
-#[test]
-fn damage_in_a_sealed_segment_is_refused_even_at_its_end() {
+/// 300 entries over 4 KiB segments, closed: its options and segment files.
+fn sealed_log() -> (SimFs, wal_core::Options, Vec<std::path::PathBuf>) {
     let fs = SimFs::new();
     let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
     let wal = Wal::open(dir(), opts.clone()).unwrap();
@@ -161,6 +161,12 @@ fn damage_in_a_sealed_segment_is_refused_even_at_its_end() {
     }
     wal.close().unwrap();
     let segs = segment_files(&fs, &dir());
+    (fs, opts, segs)
+}
+
+#[test]
+fn damage_in_a_sealed_segment_is_refused_even_at_its_end() {
+    let (fs, opts, segs) = sealed_log();
     assert!(segs.len() >= 3);
     let first = segs[0].to_str().unwrap();
     // Cut the footer off a sealed segment.
@@ -203,14 +209,7 @@ fn damage_in_a_sealed_segment_is_refused_even_at_its_end() {
 
 #[test]
 fn a_missing_middle_segment_is_refused() {
-    let fs = SimFs::new();
-    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
-    let wal = Wal::open(dir(), opts.clone()).unwrap();
-    for i in 1..=300 {
-        wal.append(&Blob::nth(i)).unwrap();
-    }
-    wal.close().unwrap();
-    let segs = segment_files(&fs, &dir());
+    let (fs, opts, segs) = sealed_log();
     assert!(fs.delete_file(&segs[1]));
     let err = Wal::open(dir(), opts).unwrap_err();
     assert!(
