@@ -24,6 +24,8 @@ pub struct Iter {
     /// Salvage mode: frames are found by their positions, not one after the other.
     salvage: bool,
     seg: usize,
+    /// `segments[seg]`, held between calls so a step costs no reference count.
+    cur: Option<Arc<Segment>>,
     pos: u64,
     slot: usize,
     start: u64,
@@ -62,6 +64,7 @@ impl Iter {
             segments,
             salvage,
             seg,
+            cur: None,
             pos,
             slot: 0,
             start,
@@ -103,8 +106,12 @@ impl Iter {
 
     fn step(&mut self) -> Result<Option<RawEntry>> {
         loop {
-            let Some(seg) = self.segments.get(self.seg).cloned() else {
-                return Ok(None);
+            let seg = match self.cur.take() {
+                Some(seg) => seg,
+                None => match self.segments.get(self.seg) {
+                    Some(seg) => Arc::clone(seg),
+                    None => return Ok(None),
+                },
             };
             if seg.is_removed() {
                 return Ok(None);
@@ -123,11 +130,17 @@ impl Iter {
                 self.slot = 0;
                 continue;
             }
-            match self.frame(&seg, pos, end) {
+            let at_seg = self.seg;
+            let result = self.frame(&seg, pos, end);
+            let removed = result.is_err() && (seg.is_removed() || pos >= seg.end());
+            if self.seg == at_seg {
+                self.cur = Some(seg);
+            }
+            match result {
                 Ok(Some(raw)) => return Ok(Some(raw)),
                 Ok(None) => {}
                 // Entries truncated while reading end the iteration; they are not damage.
-                Err(_) if seg.is_removed() || pos >= seg.end() => return Ok(None),
+                Err(_) if removed => return Ok(None),
                 Err(e) => return Err(e),
             }
         }
@@ -140,6 +153,13 @@ impl Iter {
             return Err(corrupt(CorruptionKind::Truncated));
         };
         let len = le_u32(&self.buf, at + 4).unwrap_or(u32::MAX);
+        if len <= self.max_payload
+            && let Some(frame) = self.buf.get(at..at + FRAME_HEADER_LEN + len as usize)
+        {
+            // The whole frame is buffered (the common case): no second lookup.
+            let h = format::check_frame(frame, self.seed, self.max_payload);
+            return self.yield_frame(seg, pos, at, h);
+        }
         if len > self.max_payload {
             return Err(corrupt(CorruptionKind::BadLength(len)));
         }
@@ -147,7 +167,20 @@ impl Iter {
         let Some(at) = self.fill(seg, pos, total, end)? else {
             return Err(corrupt(CorruptionKind::Truncated));
         };
-        let h = match format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload) {
+        let h = format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload);
+        self.yield_frame(seg, pos, at, h)
+    }
+
+    /// The entry for a checked frame at `pos` (`buf[at..]`); `Ok(None)` for one to skip.
+    fn yield_frame(
+        &mut self,
+        seg: &Segment,
+        pos: u64,
+        at: usize,
+        check: FrameCheck,
+    ) -> Result<Option<RawEntry>> {
+        let corrupt = |kind| seg.corrupt(pos, kind);
+        let h = match check {
             FrameCheck::Valid(h) => h,
             FrameCheck::End => return Err(corrupt(CorruptionKind::Hole)),
             FrameCheck::Truncated => return Err(corrupt(CorruptionKind::Truncated)),
@@ -157,6 +190,7 @@ impl Iter {
             }
             FrameCheck::ReservedFlags(f) => return Err(corrupt(CorruptionKind::ReservedFlags(f))),
         };
+        let total = h.frame_len();
         self.pos = pos + total as u64;
         self.slot += 1;
         if h.entry_type == 0 || h.index < self.start {

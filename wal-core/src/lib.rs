@@ -74,6 +74,7 @@ mod registry;
 mod segment;
 mod truncate;
 mod wal;
+mod windows;
 mod writer;
 
 #[cfg(feature = "testing")]

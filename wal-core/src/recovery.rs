@@ -100,6 +100,8 @@ pub(crate) struct Recovered {
 /// A segment file as recovery read it.
 enum Body {
     /// Read in full and scanned.
+    /// `bytes` is the whole segment, except that in the default mode the prefix verified
+    /// window by window (`crate::windows`) is left as zeros.
     Scanned { bytes: Vec<u8>, scan: Scan },
     /// Sealed, known by its header and footer only.
     Sealed(FooterSummary),
@@ -238,15 +240,37 @@ pub(crate) fn recover(
             None => {
                 let n = usize::try_from(len)
                     .map_err(|_| corrupt(&path, 0, CorruptionKind::Truncated))?;
-                let bytes =
-                    io::read_range(&*file, 0, n).map_err(|e| Error::io("read", &path, e))?;
-                let scan = segment::scan(
-                    &bytes,
-                    header.first_index,
-                    crate::format::crc_seed(id),
-                    max_payload,
-                );
-                Body::Scanned { bytes, scan }
+                let seed = crate::format::crc_seed(id);
+                let read_err = |e| Error::io("read", &path, e);
+                if mode == RecoveryMode::TolerateTornTail {
+                    // The windows that verify are read once, through a small buffer; only
+                    // what follows the last of them is kept in memory (the rest stays zero
+                    // pages, never touched).
+                    let (verified, positions) = crate::windows::verified_prefix_of_file(
+                        &*file,
+                        n,
+                        header.first_index,
+                        seed,
+                        max_payload,
+                    )
+                    .map_err(read_err)?;
+                    let mut bytes = vec![0u8; n];
+                    io::read_exact_at(&*file, &mut bytes[verified..], verified as u64)
+                        .map_err(read_err)?;
+                    let scan = segment::scan_from(
+                        &bytes,
+                        verified,
+                        positions,
+                        header.first_index,
+                        seed,
+                        max_payload,
+                    );
+                    Body::Scanned { bytes, scan }
+                } else {
+                    let bytes = io::read_range(&*file, 0, n).map_err(read_err)?;
+                    let scan = segment::scan(&bytes, header.first_index, seed, max_payload);
+                    Body::Scanned { bytes, scan }
+                }
             }
         };
         found.push(Found {

@@ -297,9 +297,24 @@ impl Scan {
 /// Scans the frames of a whole segment held in `b`, whose header says entries start at
 /// `first_index`. Never panics and never allocates by a length read from `b`.
 pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> Scan {
-    let mut pos = HEADER_LEN;
-    let mut positions = Vec::new();
-    let mut marker_end = HEADER_LEN;
+    // Windows closed by a verified sync marker need no per-frame CRC.
+    let (verified, positions) = crate::windows::verified_prefix(b, first_index, seed, max_payload);
+    scan_from(b, verified, positions, first_index, seed, max_payload)
+}
+
+/// [`scan`] from `verified`, the end of a prefix whose windows verified (see
+/// [`crate::windows`]) and which holds the entries at `positions`. `b` may hold zeros
+/// before `verified`: nothing before it is read.
+pub(crate) fn scan_from(
+    b: &[u8],
+    verified: usize,
+    mut positions: Vec<u32>,
+    first_index: u64,
+    seed: u32,
+    max_payload: u32,
+) -> Scan {
+    let mut pos = verified;
+    let mut marker_end = pos;
     let mut batch: Option<(usize, usize)> = None; // (offset, positions before it)
     let mut footer = None;
     let stop = loop {

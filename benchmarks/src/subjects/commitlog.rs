@@ -1,0 +1,87 @@
+//! commitlog 0.2: `append_msg` per append, `flush` to sync. Its `flush` msyncs the offset
+//! index but only flushes the segment file's (absent) user-space buffer: the data itself is
+//! never fsynced, so no mode of it is durable. The durable workloads still run it, flagged.
+use std::path::Path;
+use std::sync::Mutex;
+
+use commitlog::message::MessageSet;
+use commitlog::{CommitLog as Log, LogOptions, ReadLimit};
+
+use crate::payload::{noise, stamp};
+use crate::{Fsync, Result, Subject, on_threads};
+
+pub struct CommitLog;
+
+fn open(dir: &Path) -> Result<Log> {
+    Ok(Log::new(LogOptions::new(dir))?)
+}
+
+impl Subject for CommitLog {
+    fn name(&self) -> &'static str {
+        "commitlog 0.2.0"
+    }
+    fn fsync(&self) -> Fsync {
+        Fsync::Never
+    }
+    fn modes(&self) -> (&'static str, &'static str) {
+        (
+            "`append_msg`, `flush` at the end",
+            "`append_msg` + `flush` under a mutex (no fsync of the data)",
+        )
+    }
+
+    fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
+        let mut log = open(dir)?;
+        let mut p = noise(size);
+        let mut last = 0;
+        for i in 0..n {
+            stamp(&mut p, i);
+            last = log.append_msg(&p)?;
+        }
+        log.flush()?;
+        Ok(last.to_string())
+    }
+
+    fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
+        let log = Mutex::new(open(dir)?);
+        on_threads(threads, |t| {
+            let mut p = noise(size);
+            for k in 0..per_thread {
+                stamp(&mut p, t as u64 * per_thread + k);
+                let mut log = log.lock().map_err(|_| "poisoned")?;
+                log.append_msg(&p)?;
+                log.flush()?;
+            }
+            Ok(())
+        })
+    }
+
+    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+        let log = open(dir)?;
+        let (mut n, mut bytes, mut next) = (0, 0, 0);
+        loop {
+            let buf = log.read(next, ReadLimit::max_bytes(1 << 20))?;
+            if buf.is_empty() {
+                return Ok((n, bytes));
+            }
+            for m in buf.iter() {
+                if !m.verify_hash() {
+                    return Err(format!("commitlog: bad checksum at offset {}", m.offset()).into());
+                }
+                n += 1;
+                bytes += m.payload().len() as u64;
+                next = m.offset() + 1;
+            }
+        }
+    }
+
+    fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {
+        let log = open(dir)?;
+        let buf = log.read(locator.parse()?, ReadLimit::max_bytes(1 << 20))?;
+        let m = buf.iter().next().ok_or("commitlog: no such entry")?;
+        if !m.verify_hash() {
+            return Err("commitlog: bad checksum".into());
+        }
+        Ok(m.payload().to_vec())
+    }
+}

@@ -1,0 +1,84 @@
+//! This library: `SyncPolicy::Never` plus one `sync()` when fastest, the default
+//! `SyncPolicy::Always` (group commit) when durable.
+use std::path::Path;
+
+use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+
+use crate::payload::{noise, stamp};
+use crate::{Fsync, Result, Subject, on_threads};
+
+pub struct WalCore;
+
+/// A payload written as it is.
+struct Bytes(Vec<u8>);
+
+impl Entry for Bytes {
+    const TYPE_IDS: &'static [u8] = &[1];
+    fn type_id(&self) -> u8 {
+        1
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+    fn decode(_: u8, payload: &[u8]) -> std::result::Result<Self, DecodeError> {
+        Ok(Self(payload.to_vec()))
+    }
+}
+
+impl Subject for WalCore {
+    fn name(&self) -> &'static str {
+        "wal-core (this)"
+    }
+    fn fsync(&self) -> Fsync {
+        Fsync::Yes
+    }
+    fn modes(&self) -> (&'static str, &'static str) {
+        (
+            "`SyncPolicy::Never`, `sync()` at the end",
+            "`SyncPolicy::Always` (default): group commit, fdatasync",
+        )
+    }
+
+    fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
+        let wal = Wal::open(dir, Options::default().sync(SyncPolicy::Never))?;
+        let mut e = Bytes(noise(size));
+        let mut last = 0;
+        for i in 0..n {
+            stamp(&mut e.0, i);
+            last = wal.append(&e)?;
+        }
+        wal.sync()?;
+        wal.close()?;
+        Ok(last.to_string())
+    }
+
+    fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
+        let wal = Wal::open(dir, Options::default())?;
+        on_threads(threads, |t| {
+            let mut e = Bytes(noise(size));
+            for k in 0..per_thread {
+                stamp(&mut e.0, t as u64 * per_thread + k);
+                wal.append(&e)?;
+            }
+            Ok(())
+        })?;
+        wal.close()?;
+        Ok(())
+    }
+
+    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+        let wal = Wal::open(dir, Options::default())?;
+        let (mut n, mut bytes) = (0, 0);
+        for e in wal.iter()? {
+            n += 1;
+            bytes += e?.payload().len() as u64;
+        }
+        Ok((n, bytes))
+    }
+
+    fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {
+        let wal = Wal::open(dir, Options::default())?;
+        Ok(wal.get_raw(locator.parse()?)?.payload().to_vec())
+    }
+}

@@ -1,0 +1,69 @@
+//! wal-db 1.1, segmented (64 MiB): `append` per append, `sync` (fdatasync) to sync;
+//! `append_and_sync` when durable (concurrent syncs share one fdatasync).
+use std::path::Path;
+
+use wal_db::{Lsn, Wal};
+
+use crate::payload::{noise, stamp};
+use crate::{Fsync, Result, Subject, on_threads};
+
+pub struct WalDb;
+
+fn open(dir: &Path) -> Result<Wal<wal_db::SegmentedStore>> {
+    Ok(Wal::open_segmented(dir, 64 << 20)?)
+}
+
+impl Subject for WalDb {
+    fn name(&self) -> &'static str {
+        "wal-db 1.1.0"
+    }
+    fn fsync(&self) -> Fsync {
+        Fsync::Yes
+    }
+    fn modes(&self) -> (&'static str, &'static str) {
+        ("`append`, `sync` at the end", "`append_and_sync` (group commit)")
+    }
+
+    fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
+        let wal = open(dir)?;
+        let mut p = noise(size);
+        let mut last = Lsn::new(0);
+        for i in 0..n {
+            stamp(&mut p, i);
+            last = wal.append(&p)?;
+        }
+        wal.sync()?;
+        Ok(last.get().to_string())
+    }
+
+    fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
+        let wal = open(dir)?;
+        on_threads(threads, |t| {
+            let mut p = noise(size);
+            for k in 0..per_thread {
+                stamp(&mut p, t as u64 * per_thread + k);
+                let _lsn = wal.append_and_sync(&p)?;
+            }
+            Ok(())
+        })
+    }
+
+    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+        let wal = open(dir)?;
+        let (mut n, mut bytes) = (0, 0);
+        for r in wal.iter()? {
+            n += 1;
+            bytes += r?.len() as u64;
+        }
+        Ok((n, bytes))
+    }
+
+    fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {
+        let wal = open(dir)?;
+        let r = wal
+            .iter_from(Lsn::new(locator.parse()?))?
+            .next()
+            .ok_or("wal-db: no such entry")??;
+        Ok(r.into_data())
+    }
+}

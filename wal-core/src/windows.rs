@@ -1,0 +1,183 @@
+//! Verifying a segment one sync-marker window at a time.
+//!
+//! A sync marker carries the CRC of every byte since the previous marker. Where that window
+//! CRC matches, every frame inside it is exactly as written, so recovery checks the window
+//! with one CRC over all of it (fast on large inputs) instead of one CRC per frame, and can
+//! read it through a small reused buffer instead of holding the segment in memory.
+
+use crate::format::{
+    self, FLAG_BATCH_MORE, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN, KIND_BATCH_END, KNOWN_FLAGS,
+};
+use crate::io::{self, File};
+use crate::le::{le_u32, le_u64};
+
+/// Bytes read at a time by [`verified_prefix_of_file`] (more when one frame is larger).
+const READ_CHUNK: usize = 4 << 20;
+
+/// Walks frames by their headers alone and verifies them a window at a time.
+struct Walker {
+    first_index: u64,
+    seed: u32,
+    max_payload: u32,
+    /// End of the last verified window (a marker's end, or the segment header's).
+    committed: usize,
+    /// `positions.len()` at `committed`.
+    committed_len: usize,
+    /// Start of the next frame to walk.
+    pos: usize,
+    batch_open: bool,
+    /// CRC of `[committed, hashed)`.
+    hasher: crc32fast::Hasher,
+    hashed: usize,
+    positions: Vec<u32>,
+}
+
+/// What stopped a walk over a buffer.
+enum Walked {
+    /// The frame at `pos` runs past the buffer: it needs this many bytes from `pos`.
+    NeedMore(usize),
+    /// Something the per-frame scan has to judge.
+    Stop,
+}
+
+impl Walker {
+    fn new(first_index: u64, seed: u32, max_payload: u32) -> Self {
+        Self {
+            first_index,
+            seed,
+            max_payload,
+            committed: HEADER_LEN,
+            committed_len: 0,
+            pos: HEADER_LEN,
+            batch_open: false,
+            hasher: crc32fast::Hasher::new_with_initial(seed),
+            hashed: HEADER_LEN,
+            positions: Vec::new(),
+        }
+    }
+
+    /// Walks the frames of `b`, which holds the segment's bytes from offset `base`
+    /// (`base <= pos`, `base <= hashed`).
+    fn walk(&mut self, b: &[u8], base: usize) -> Walked {
+        let local = |at: usize| at - base;
+        loop {
+            let Some(h) = b.get(local(self.pos)..local(self.pos) + FRAME_HEADER_LEN) else {
+                self.hash_to(b, base, self.pos);
+                return Walked::NeedMore(FRAME_HEADER_LEN);
+            };
+            let len = le_u32(h, 4).unwrap_or(u32::MAX);
+            if len > self.max_payload || h.iter().all(|&x| x == 0) || h[9] & !KNOWN_FLAGS != 0 {
+                return Walked::Stop;
+            }
+            let (entry_type, flags) = (h[8], h[9]);
+            let total = FRAME_HEADER_LEN + len as usize;
+            let end = self.pos + total;
+            let Some(frame) = b.get(local(self.pos)..local(end)) else {
+                self.hash_to(b, base, self.pos);
+                return Walked::NeedMore(total);
+            };
+            if entry_type == 0 {
+                let payload = &frame[FRAME_HEADER_LEN..];
+                if payload == [KIND_BATCH_END] {
+                    self.batch_open = false;
+                    self.pos = end;
+                    continue;
+                }
+                let Some(m) = format::decode_marker(payload).filter(|_| !self.batch_open) else {
+                    return Walked::Stop;
+                };
+                self.hash_to(b, base, self.pos);
+                let fresh = crc32fast::Hasher::new_with_initial(self.seed);
+                let window_crc = std::mem::replace(&mut self.hasher, fresh).finalize();
+                let verified = m.window_len as usize == self.pos - self.committed
+                    && window_crc == m.window_crc
+                    && matches!(
+                        format::check_frame(frame, self.seed, self.max_payload),
+                        FrameCheck::Valid(_)
+                    );
+                if !verified {
+                    return Walked::Stop;
+                }
+                self.pos = end;
+                self.hashed = end;
+                self.committed = end;
+                self.committed_len = self.positions.len();
+                continue;
+            }
+            let expected = self.first_index + self.positions.len() as u64;
+            let Ok(at) = u32::try_from(self.pos) else {
+                return Walked::Stop;
+            };
+            if le_u64(h, 10) != Some(expected) {
+                return Walked::Stop;
+            }
+            self.batch_open = flags & FLAG_BATCH_MORE != 0;
+            self.positions.push(at);
+            self.pos = end;
+        }
+    }
+
+    /// Adds `[hashed, to)` to the window's CRC.
+    fn hash_to(&mut self, b: &[u8], base: usize, to: usize) {
+        if to > self.hashed {
+            self.hasher.update(&b[self.hashed - base..to - base]);
+            self.hashed = to;
+        }
+    }
+
+    /// The end of the verified prefix, and the positions of the entries in it.
+    fn finish(mut self) -> (usize, Vec<u32>) {
+        self.positions.truncate(self.committed_len);
+        (self.committed, self.positions)
+    }
+}
+
+/// Walks the frames of the whole segment `b` from its header's end by their headers alone;
+/// at each sync marker, checks the marker frame's own CRC and one CRC over the whole window
+/// since the previous one. Returns the end of the last window that verified and the
+/// positions of the entries before it.
+///
+/// It stops at the last verified marker on anything the per-frame scan has to judge: a
+/// window or marker that does not verify, a footer, zeros, a frame that runs past `b`, a
+/// reserved flag, an index out of order, or a marker inside an open batch. That scan then
+/// resumes from the returned offset, with no batch open. Never panics and never allocates by
+/// a length read from `b`.
+pub(crate) fn verified_prefix(
+    b: &[u8],
+    first_index: u64,
+    seed: u32,
+    max_payload: u32,
+) -> (usize, Vec<u32>) {
+    let mut w = Walker::new(first_index, seed, max_payload);
+    w.walk(b, 0);
+    w.finish()
+}
+
+/// [`verified_prefix`] of a segment file of `len` bytes, read through a reused buffer of
+/// a few MiB, so a long tail is neither held in memory nor read twice.
+///
+/// # Errors
+/// The file's read errors.
+pub(crate) fn verified_prefix_of_file(
+    file: &dyn File,
+    len: usize,
+    first_index: u64,
+    seed: u32,
+    max_payload: u32,
+) -> std::io::Result<(usize, Vec<u32>)> {
+    let mut w = Walker::new(first_index, seed, max_payload);
+    let mut buf = Vec::new();
+    let mut need = 0;
+    // Each read starts at the next frame, where the window's CRC stopped (`hashed == pos`).
+    while w.pos < len && need <= len - w.pos {
+        let base = w.pos;
+        let want = READ_CHUNK.max(need).min(len - base);
+        buf.resize(want, 0);
+        io::read_exact_at(file, &mut buf, base as u64)?;
+        match w.walk(&buf, base) {
+            Walked::Stop => break,
+            Walked::NeedMore(n) => need = n,
+        }
+    }
+    Ok(w.finish())
+}
