@@ -40,8 +40,8 @@ pub(crate) struct Inner {
     /// Lock order: `tail`, then `pending` or `segments` or `group`.
     pub tail: Mutex<Option<Tail>>,
     pub segments: RwLock<Arc<Vec<Arc<Segment>>>>,
-    /// Whether a group-commit leader is syncing.
-    group: Mutex<bool>,
+    /// The group commit's state.
+    group: Mutex<Group>,
     group_cv: Condvar,
     pub durable: AtomicU64,
     pub assigned: AtomicU64,
@@ -52,6 +52,15 @@ pub(crate) struct Inner {
     stop: Mutex<bool>,
     stop_cv: Condvar,
     _lock: Box<dyn DirLock>,
+}
+
+/// Group commit: who leads, and how many wait.
+#[derive(Debug, Default)]
+struct Group {
+    /// A leader is writing and syncing.
+    leading: bool,
+    /// Appenders waiting for a sync to cover them: nobody is woken when there are none.
+    waiting: usize,
 }
 
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -181,7 +190,7 @@ impl Wal {
             pending: Mutex::new(Pending::new(last + 1, seg_bytes, seg_entries, limits)),
             tail: Mutex::new(tail),
             segments: RwLock::new(Arc::new(segments)),
-            group: Mutex::new(false),
+            group: Mutex::new(Group::default()),
             group_cv: Condvar::new(),
             durable: AtomicU64::new(last),
             assigned: AtomicU64::new(last),
@@ -436,27 +445,32 @@ impl Inner {
 
     /// Group commit: returns once an fsync covering `target` has succeeded. The first waiter
     /// with no sync in flight leads: it writes everything buffered and syncs, outside the
-    /// group lock, then wakes everyone; the others wait for a sync that covers them.
+    /// group lock, then wakes the others, who wait for a sync that covers them. A thread
+    /// appending alone never waits on or wakes anyone.
     pub(crate) fn commit(&self, target: u64) -> Result<()> {
-        let mut leading = lock(&self.group);
+        let mut g = lock(&self.group);
         loop {
             if self.durable.load(Ordering::Acquire) >= target {
                 return Ok(());
             }
             self.check_writable()?;
-            if *leading {
-                leading = self
+            if g.leading {
+                g.waiting += 1;
+                g = self
                     .group_cv
-                    .wait(leading)
+                    .wait(g)
                     .unwrap_or_else(PoisonError::into_inner);
+                g.waiting -= 1;
                 continue;
             }
-            *leading = true;
-            drop(leading);
+            g.leading = true;
+            drop(g);
             let result = self.sync_now();
-            leading = lock(&self.group);
-            *leading = false;
-            self.group_cv.notify_all();
+            g = lock(&self.group);
+            g.leading = false;
+            if g.waiting > 0 {
+                self.group_cv.notify_all();
+            }
             result?;
         }
     }
@@ -473,10 +487,11 @@ impl Inner {
     pub(crate) fn sync_locked(&self, tail: &mut Tail) -> Result<()> {
         *lock(&self.oldest_unsynced) = None;
         lock(&self.pending).since_sync = 0;
-        self.write_pending(tail)?;
+        let marked = self.write_pending(tail, true)?;
         let wrote = tail
             .write_marker()
-            .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
+            .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?
+            || marked;
         if wrote {
             lock(&self.pending).note_marker();
             tail.file
@@ -493,20 +508,23 @@ impl Inner {
         let Some(tail) = guard.as_mut() else {
             return Ok(());
         };
-        self.write_pending(tail)
+        self.write_pending(tail, false).map(drop)
     }
 
-    fn write_pending(&self, tail: &mut Tail) -> Result<()> {
+    /// Writes buffered entries to the file without syncing; with `marker`, a sync marker
+    /// follows the last of them in the same write. Returns whether it wrote a marker.
+    fn write_pending(&self, tail: &mut Tail, marker: bool) -> Result<bool> {
         let chunks = lock(&self.pending).take();
-        for chunk in chunks {
+        let n = chunks.len();
+        for (i, mut chunk) in chunks.into_iter().enumerate() {
             if chunk.rotate {
                 self.rotate(tail)?;
             }
-            tail.write_chunk(&chunk)
+            tail.write_chunk(&mut chunk, marker && i + 1 == n)
                 .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
             lock(&self.pending).recycle(chunk.bytes);
         }
-        Ok(())
+        Ok(marker && n > 0)
     }
 
     /// Seals the tail segment, starts the next one, and applies retention.

@@ -269,19 +269,38 @@ impl Tail {
         Ok(())
     }
 
-    /// Writes a chunk's frames at the end of the segment and publishes them to readers.
-    pub(crate) fn write_chunk(&mut self, chunk: &Chunk) -> std::io::Result<()> {
-        self.reserve(chunk.bytes.len() as u64)?;
-        io::write_all_at(&*self.file, &chunk.bytes, self.pos)?;
+    /// Writes a chunk's frames at the end of the segment and publishes them to readers. With
+    /// `marker`, a sync marker covering everything since the previous one follows the frames
+    /// in the same write (one `pwrite` per group commit, not two).
+    pub(crate) fn write_chunk(&mut self, chunk: &mut Chunk, marker: bool) -> std::io::Result<()> {
+        let frames = chunk.bytes.len();
+        let extra = if marker { format::MARKER_FRAME_LEN } else { 0 };
+        self.reserve((frames + extra) as u64)?;
         self.window.update(&chunk.bytes);
+        let last = if chunk.positions.is_empty() {
+            self.last_written
+        } else {
+            chunk.last_index
+        };
+        if marker {
+            let window_len =
+                u32::try_from(self.pos + frames as u64 - self.marker_end).unwrap_or(u32::MAX);
+            let fresh = crc32fast::Hasher::new_with_initial(self.seed);
+            let window_crc = std::mem::replace(&mut self.window, fresh).finalize();
+            format::encode_marker(&mut chunk.bytes, self.seed, last, window_len, window_crc);
+        }
+        let written = io::write_all_at(&*self.file, &chunk.bytes, self.pos);
+        chunk.bytes.truncate(frames);
+        written?;
         let base = u32::try_from(self.pos).unwrap_or(u32::MAX);
         self.new_positions.clear();
         self.new_positions
             .extend(chunk.positions.iter().map(|p| base + p));
-        self.pos += chunk.bytes.len() as u64;
-        if !chunk.positions.is_empty() {
-            self.last_written = chunk.last_index;
+        self.pos += (frames + extra) as u64;
+        if marker {
+            self.marker_end = self.pos;
         }
+        self.last_written = last;
         self.seg
             .publish(self.pos, &self.new_positions, self.last_written);
         Ok(())

@@ -286,5 +286,6 @@ fn c04_a_crash_after_every_operation_of_a_rotating_truncating_workload() {
         "C-04 crash at every operation x {} models: {states} crash states checked",
         models.len()
     ));
-    assert!(states > 20_000);
+    // 347 operations x 50 models (a sync's frames and marker are one write).
+    assert!(states > 15_000);
 }
