@@ -101,7 +101,7 @@ pub(crate) struct Recovered {
 enum Body {
     /// Read in full and scanned.
     /// `bytes` is the whole segment, except that in the default mode the prefix verified
-    /// window by window (`crate::windows`) is left as zeros.
+    /// window by window (`crate::windows`) is left as zeros, never touched.
     Scanned { bytes: Vec<u8>, scan: Scan },
     /// Sealed, known by its header and footer only.
     Sealed(FooterSummary),
@@ -244,22 +244,31 @@ pub(crate) fn recover(
                 let read_err = |e| Error::io("read", &path, e);
                 if mode == RecoveryMode::TolerateTornTail {
                     // The windows that verify are read once, through a small buffer; only
-                    // what follows the last of them is kept in memory (the rest stays zero
-                    // pages, never touched).
+                    // what follows the last of them is kept in memory (the bytes before it
+                    // stay zero pages, never touched).
+                    let mut buf = Vec::new();
                     let (verified, positions) = crate::windows::verified_prefix_of_file(
                         &*file,
                         n,
                         header.first_index,
                         seed,
                         max_payload,
+                        &mut buf,
                     )
                     .map_err(read_err)?;
+                    // Preallocated zeros after the data are checked through the same buffer
+                    // and not read again (a frame's own bytes may end in zeros, so the
+                    // buffer keeps the file's length).
+                    let end = crate::windows::data_end(&*file, verified, n, &mut buf)
+                        .map_err(read_err)?;
+                    drop(buf);
                     let mut bytes = vec![0u8; n];
-                    io::read_exact_at(&*file, &mut bytes[verified..], verified as u64)
+                    io::read_exact_at(&*file, &mut bytes[verified..end], verified as u64)
                         .map_err(read_err)?;
                     let scan = segment::scan_from(
                         &bytes,
                         verified,
+                        end,
                         positions,
                         header.first_index,
                         seed,

@@ -299,15 +299,25 @@ impl Scan {
 pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> Scan {
     // Windows closed by a verified sync marker need no per-frame CRC.
     let (verified, positions) = crate::windows::verified_prefix(b, first_index, seed, max_payload);
-    scan_from(b, verified, positions, first_index, seed, max_payload)
+    scan_from(
+        b,
+        verified,
+        b.len(),
+        positions,
+        first_index,
+        seed,
+        max_payload,
+    )
 }
 
 /// [`scan`] from `verified`, the end of a prefix whose windows verified (see
 /// [`crate::windows`]) and which holds the entries at `positions`. `b` may hold zeros
-/// before `verified`: nothing before it is read.
+/// before `verified`: nothing before it is read. Bytes from `zeros_from` on are known to
+/// be zeros.
 pub(crate) fn scan_from(
     b: &[u8],
     verified: usize,
+    zeros_from: usize,
     mut positions: Vec<u32>,
     first_index: u64,
     seed: u32,
@@ -407,11 +417,8 @@ pub(crate) fn scan_from(
     } else {
         stop_offset
     };
-    let nonzero_after = b
-        .get(valid_end..)
-        .unwrap_or_default()
-        .iter()
-        .any(|&x| x != 0);
+    let nonzero_after =
+        crate::windows::last_nonzero(b.get(valid_end..zeros_from).unwrap_or_default()).is_some();
     Scan {
         positions,
         valid_end: valid_end as u64,

@@ -11,8 +11,9 @@ use crate::format::{
 use crate::io::{self, File};
 use crate::le::{le_u32, le_u64};
 
-/// Bytes read at a time by [`verified_prefix_of_file`] (more when one frame is larger).
-const READ_CHUNK: usize = 4 << 20;
+/// Bytes read at a time by [`verified_prefix_of_file`] and [`data_end`] (more when one frame
+/// is larger).
+const READ_CHUNK: usize = 1 << 20;
 
 /// Walks frames by their headers alone and verifies them a window at a time.
 struct Walker {
@@ -153,8 +154,8 @@ pub(crate) fn verified_prefix(
     w.finish()
 }
 
-/// [`verified_prefix`] of a segment file of `len` bytes, read through a reused buffer of
-/// a few MiB, so a long tail is neither held in memory nor read twice.
+/// [`verified_prefix`] of a segment file of `len` bytes, read through `buf` (grown to a few
+/// MiB and reused), so a long tail is neither held in memory nor read twice.
 ///
 /// # Errors
 /// The file's read errors.
@@ -164,20 +165,89 @@ pub(crate) fn verified_prefix_of_file(
     first_index: u64,
     seed: u32,
     max_payload: u32,
+    buf: &mut Vec<u8>,
 ) -> std::io::Result<(usize, Vec<u32>)> {
     let mut w = Walker::new(first_index, seed, max_payload);
-    let mut buf = Vec::new();
     let mut need = 0;
     // Each read starts at the next frame, where the window's CRC stopped (`hashed == pos`).
     while w.pos < len && need <= len - w.pos {
         let base = w.pos;
         let want = READ_CHUNK.max(need).min(len - base);
-        buf.resize(want, 0);
-        io::read_exact_at(file, &mut buf, base as u64)?;
-        match w.walk(&buf, base) {
+        let b = read_into(file, buf, base, want)?;
+        match w.walk(b, base) {
             Walked::Stop => break,
             Walked::NeedMore(n) => need = n,
         }
     }
     Ok(w.finish())
+}
+
+/// One past the last nonzero byte of the file in `[from, len)`, or `from`: where the
+/// preallocated zeros after a tail's data begin. Reads through `buf`.
+///
+/// # Errors
+/// The file's read errors.
+pub(crate) fn data_end(
+    file: &dyn File,
+    from: usize,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<usize> {
+    let mut end = from;
+    let mut base = from;
+    while base < len {
+        let want = READ_CHUNK.min(len - base);
+        let b = read_into(file, buf, base, want)?;
+        if let Some(p) = last_nonzero(b) {
+            end = base + p + 1;
+        }
+        base += want;
+    }
+    Ok(end)
+}
+
+/// The position of the last nonzero byte of `b`, checking 4 KiB at a time with a fold the
+/// compiler vectorizes.
+pub(crate) fn last_nonzero(b: &[u8]) -> Option<usize> {
+    const BLOCK: usize = 4096;
+    let blocks = b.len().div_ceil(BLOCK);
+    (0..blocks).rev().find_map(|k| {
+        let block = &b[k * BLOCK..((k + 1) * BLOCK).min(b.len())];
+        if block.iter().fold(0u8, |a, &x| a | x) == 0 {
+            return None;
+        }
+        block.iter().rposition(|&x| x != 0).map(|p| k * BLOCK + p)
+    })
+}
+
+/// Reads `want` bytes at `offset` into the front of `buf`, growing it only when needed.
+fn read_into<'a>(
+    file: &dyn File,
+    buf: &'a mut Vec<u8>,
+    offset: usize,
+    want: usize,
+) -> std::io::Result<&'a [u8]> {
+    if buf.len() < want {
+        buf.resize(want, 0);
+    }
+    io::read_exact_at(file, &mut buf[..want], offset as u64)?;
+    Ok(&buf[..want])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::last_nonzero;
+
+    #[test]
+    fn last_nonzero_finds_the_last_set_byte_across_blocks() {
+        assert_eq!(last_nonzero(&[]), None);
+        assert_eq!(last_nonzero(&[0; 10_000]), None);
+        for at in [0, 1, 4095, 4096, 4097, 8191, 9_999] {
+            let mut b = vec![0u8; 10_000];
+            b[at] = 1;
+            assert_eq!(last_nonzero(&b), Some(at), "byte {at}");
+            b[0] = 7;
+            assert_eq!(last_nonzero(&b), Some(at), "byte {at} with byte 0 set");
+        }
+    }
 }

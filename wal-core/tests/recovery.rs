@@ -220,7 +220,7 @@ fn issue_5_a_short_newest_segment_after_a_sealed_one_reopens_writable() {
     assert_eq!(read_all(&wal).len() as u64, last_before + 1);
 }
 
-/// Open verifies a tail a sync-marker window at a time, reading it in 4 MiB pieces: a
+/// Open verifies a tail a sync-marker window at a time, reading it in 1 MiB pieces: a
 /// window of many reads, with frames across every read boundary and one frame larger
 /// than a read, opens with every entry, and one flipped byte deep inside it is still found
 /// (by the per-frame scan the window's failure hands over to) and named.
