@@ -66,7 +66,9 @@ fn append(c: &mut Criterion) {
         let dir = tempfile::tempdir().unwrap();
         let wal = Wal::open(
             dir.path(),
-            Options::default().sync(SyncPolicy::Never).max_segments(Some(4)),
+            Options::default()
+                .sync(SyncPolicy::Never)
+                .max_segments(Some(4)),
         )
         .unwrap();
         let e = Blob(wal_benchmarks::payload::payload(1, size));

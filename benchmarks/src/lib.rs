@@ -54,9 +54,9 @@ where
     std::thread::scope(|s| {
         let f = &f;
         let handles: Vec<_> = (0..threads).map(|t| s.spawn(move || f(t))).collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().map_err(|_| Error::from("a writer thread panicked"))?)
-            .collect()
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .map_err(|_| Error::from("a writer thread panicked"))?
+        })
     })
 }

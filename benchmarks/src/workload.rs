@@ -119,9 +119,9 @@ impl Workload {
             Self::W1 => rate(W1_N, || subject.bulk(dir, W1_N, SMALL).map(drop)),
             Self::W2 => rate(10_000, || subject.durable(dir, 1, 10_000, SMALL)),
             Self::W3 => rate(16_000, || subject.durable(dir, 8, 2_000, SMALL)),
-            Self::W4 => Ok(rate(W4_N, || subject.bulk(dir, W4_N, LARGE).map(drop))?
-                * LARGE as f64
-                / 1e6),
+            Self::W4 => {
+                Ok(rate(W4_N, || subject.bulk(dir, W4_N, LARGE).map(drop))? * LARGE as f64 / 1e6)
+            }
             Self::W5Small => rate(W1_N, || expect_replay(subject, dir, W1_N, SMALL)),
             Self::W5Large => {
                 Ok(rate(W4_N, || expect_replay(subject, dir, W4_N, LARGE))? * LARGE as f64 / 1e9)

@@ -35,7 +35,14 @@ fn child(args: &[String]) -> Result<()> {
     let workload = Workload::parse(workload).ok_or("unknown workload")?;
     let root = Path::new(root);
     if name == DISK {
-        println!("FIGURE {}", if prepare { 0.0 } else { sequential_write(root)? });
+        println!(
+            "FIGURE {}",
+            if prepare {
+                0.0
+            } else {
+                sequential_write(root)?
+            }
+        );
         return Ok(());
     }
     let subject = subjects::by_name(name).ok_or("unknown library")?;
@@ -70,8 +77,7 @@ fn plan(args: &[String]) -> Result<Plan> {
             "--dir" => plan.dir = PathBuf::from(value),
             "--only" => {
                 let want: Vec<&str> = value.split(',').collect();
-                plan.names
-                    .retain(|n| want.iter().any(|w| n.starts_with(w)));
+                plan.names.retain(|n| want.iter().any(|w| n.starts_with(w)));
             }
             "--workloads" => {
                 plan.workloads = value
@@ -100,10 +106,22 @@ fn parent(args: &[String]) -> Result<()> {
             let by = run % names.len();
             names.rotate_left(by);
             for name in names {
-                let dir = tempfile::Builder::new().prefix("walbench").tempdir_in(&plan.dir)?;
+                let dir = tempfile::Builder::new()
+                    .prefix("walbench")
+                    .tempdir_in(&plan.dir)?;
+                // Dirty pages a library left unsynced (some never fsync) are written back
+                // before anything is measured, so they do not slow the next process.
                 let figure = run_child(&exe, name, w, dir.path(), true)
-                    .and_then(|_| run_child(&exe, name, w, dir.path(), false));
-                eprintln!("[run {}/{}] {} {name}: {figure:?}", run + 1, plan.runs, w.name());
+                    .and_then(|_| settle())
+                    .and_then(|()| run_child(&exe, name, w, dir.path(), false));
+                drop(dir);
+                settle()?;
+                eprintln!(
+                    "[run {}/{}] {} {name}: {figure:?}",
+                    run + 1,
+                    plan.runs,
+                    w.name()
+                );
                 figures
                     .entry((name.to_owned(), w.name()))
                     .or_default()
@@ -133,20 +151,38 @@ fn run_child(
         Some(f) if out.status.success() => f.trim().parse().map_err(|e| format!("{e}")),
         _ => {
             let err = String::from_utf8_lossy(&out.stderr);
-            let last = err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+            let last = err
+                .lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("");
             Err(format!("{}: {last}", out.status))
         }
     }
 }
 
+/// The median of the runs that succeeded; an error only when none did.
+/// Writes every dirty page of the machine back (`sync`).
+fn settle() -> std::result::Result<(), String> {
+    let status = Command::new("sync").status().map_err(|e| e.to_string())?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("sync: {status}"))
+    }
+}
+
 fn median(v: &[std::result::Result<f64, String>]) -> std::result::Result<f64, String> {
     let mut ok: Vec<f64> = v.iter().filter_map(|r| r.as_ref().ok().copied()).collect();
-    if ok.len() < v.len() {
-        let e = v.iter().find_map(|r| r.as_ref().err()).cloned().unwrap_or_default();
-        return Err(e);
-    }
     ok.sort_by(f64::total_cmp);
-    ok.get(ok.len() / 2).copied().ok_or_else(|| "no runs".to_owned())
+    ok.get(ok.len() / 2).copied().ok_or_else(|| first_error(v))
+}
+
+fn first_error(v: &[std::result::Result<f64, String>]) -> String {
+    v.iter()
+        .find_map(|r| r.as_ref().err())
+        .cloned()
+        .unwrap_or_else(|| "no runs".to_owned())
 }
 
 fn fmt(w: Workload, x: f64) -> String {
@@ -197,14 +233,27 @@ fn report(plan: &Plan, figures: &Figures) -> String {
         for &w in &plan.workloads {
             let cell = match figures.get(&(name.clone(), w.name())) {
                 None => "—".to_owned(),
-                Some(v) => match median(v) {
-                    Ok(x) if w.durable() && *fsync == Fsync::Never => format!("({}) ⚠", fmt(w, x)),
-                    Ok(x) => fmt(w, x),
-                    Err(e) => {
-                        errors.push(format!("{name} {}: {e}", w.name()));
-                        format!("failed [{}]", errors.len())
+                Some(v) => {
+                    let failed = v.iter().filter(|r| r.is_err()).count();
+                    let note = if failed > 0 {
+                        errors.push(format!(
+                            "{name} {}: {failed} of {} runs failed: {}",
+                            w.name(),
+                            v.len(),
+                            first_error(v)
+                        ));
+                        format!(" [{}]", errors.len())
+                    } else {
+                        String::new()
+                    };
+                    match median(v) {
+                        Ok(x) if w.durable() && *fsync == Fsync::Never => {
+                            format!("({}) ⚠{note}", fmt(w, x))
+                        }
+                        Ok(x) => format!("{}{note}", fmt(w, x)),
+                        Err(_) => format!("failed{note}"),
                     }
-                },
+                }
             };
             out.push_str(&format!(" {cell} |"));
         }
@@ -212,15 +261,22 @@ fn report(plan: &Plan, figures: &Figures) -> String {
     }
     out.push_str(&ratios(plan, figures, &rows));
     if !errors.is_empty() {
-        out.push_str("\nFailures:\n\n");
+        out.push_str(
+            "\nFailures (a figure beside one is the median of the runs that succeeded):\n\n",
+        );
         for (i, e) in errors.iter().enumerate() {
             out.push_str(&format!("{}. {e}\n", i + 1));
         }
     }
-    out.push_str("\nModes (fastest for W1, W4 and the logs W5 and W6 read; durable for W2, W3):\n\n");
+    out.push_str(
+        "\nModes (fastest for W1, W4 and the logs W5 and W6 read; durable for W2, W3):\n\n",
+    );
     for s in subjects.iter().filter(|s| plan.names.contains(&s.name())) {
         let (fast, durable) = s.modes();
-        out.push_str(&format!("- {}: fastest {fast}; durable {durable}.\n", s.name()));
+        out.push_str(&format!(
+            "- {}: fastest {fast}; durable {durable}.\n",
+            s.name()
+        ));
     }
     out
 }
@@ -230,9 +286,12 @@ fn report(plan: &Plan, figures: &Figures) -> String {
 fn ratios(plan: &Plan, figures: &Figures, rows: &[(String, Fsync)]) -> String {
     let ours = subjects::all()[0].name().to_owned();
     let get = |name: &str, w: Workload| {
-        figures.get(&(name.to_owned(), w.name())).and_then(|v| median(v).ok())
+        figures
+            .get(&(name.to_owned(), w.name()))
+            .and_then(|v| median(v).ok())
     };
-    let mut out = String::from("\n| workload | this library | best peer | ratio |\n|---|---:|---|---:|\n");
+    let mut out =
+        String::from("\n| workload | this library | best peer | ratio |\n|---|---:|---|---:|\n");
     for &w in &plan.workloads {
         let Some(mine) = get(&ours, w) else { continue };
         let best = rows
@@ -240,11 +299,19 @@ fn ratios(plan: &Plan, figures: &Figures, rows: &[(String, Fsync)]) -> String {
             .filter(|(n, f)| *n != ours && n != DISK && (!w.durable() || *f == Fsync::Yes))
             .filter_map(|(n, _)| get(n, w).map(|x| (n.clone(), x)))
             .reduce(|a, b| {
-                let better = if w.higher_is_better() { b.1 > a.1 } else { b.1 < a.1 };
+                let better = if w.higher_is_better() {
+                    b.1 > a.1
+                } else {
+                    b.1 < a.1
+                };
                 if better { b } else { a }
             });
         if let Some((peer, theirs)) = best {
-            let ratio = if w.higher_is_better() { mine / theirs } else { theirs / mine };
+            let ratio = if w.higher_is_better() {
+                mine / theirs
+            } else {
+                theirs / mine
+            };
             out.push_str(&format!(
                 "| {} | {} | {peer}: {} | {ratio:.2}× |\n",
                 w.name(),
@@ -279,7 +346,11 @@ fn machine(dir: &Path) -> String {
     let cores = std::thread::available_parallelism().map_or(0, std::num::NonZero::get);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|s| s.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned()))
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").to_owned())
+        })
         .and_then(|kb| kb.parse::<u64>().ok())
         .map_or(0, |kb| kb >> 20);
     let sh = |cmd: &str, args: &[&str]| {
@@ -291,7 +362,10 @@ fn machine(dir: &Path) -> String {
             .unwrap_or_default()
     };
     let kernel = sh("uname", &["-r"]);
-    let fs = sh("findmnt", &["-no", "FSTYPE,SOURCE", "-T", &dir.to_string_lossy()]);
+    let fs = sh(
+        "findmnt",
+        &["-no", "FSTYPE,SOURCE", "-T", &dir.to_string_lossy()],
+    );
     format!(
         "Machine: {cpu}, {cores} cores, {mem} GiB RAM, Linux {kernel}; files on {fs} ({}).\n",
         dir.display()

@@ -5,7 +5,9 @@ use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use okaywal::{Configuration, Entry, EntryId, LogManager, LogPosition, SegmentReader, WriteAheadLog};
+use okaywal::{
+    Configuration, Entry, EntryId, LogManager, LogPosition, SegmentReader, WriteAheadLog,
+};
 
 use crate::payload::{noise, stamp};
 use crate::{Fsync, Result, Subject, on_threads};

@@ -12,6 +12,7 @@ use crate::{Fsync, Result, Subject, on_threads};
 pub struct SimpleWal;
 
 fn open(dir: &Path) -> Result<LogFile> {
+    std::fs::create_dir_all(dir)?;
     Ok(LogFile::open(dir.join("log"))?)
 }
 

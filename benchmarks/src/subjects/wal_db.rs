@@ -21,7 +21,10 @@ impl Subject for WalDb {
         Fsync::Yes
     }
     fn modes(&self) -> (&'static str, &'static str) {
-        ("`append`, `sync` at the end", "`append_and_sync` (group commit)")
+        (
+            "`append`, `sync` at the end",
+            "`append_and_sync` (group commit)",
+        )
     }
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {

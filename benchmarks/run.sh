@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds in release mode and runs every benchmark: the criterion benchmarks of this
+# library's hot paths, then the side-by-side comparison with the Rust peers (median of 3,
+# one process per library, workload and run). The comparison's table goes to stdout and
+# to benchmarks/results.md.
+#
+#   benchmarks/run.sh [--runs N] [--only NAME,...] [--workloads W1,W5a,...] [--dir DIR]
+#   SKIP_CRITERION=1 benchmarks/run.sh    # the comparison alone
+set -euo pipefail
+cd "$(dirname "$0")"
+cargo build --release --bins
+if [ -z "${SKIP_CRITERION:-}" ]; then
+    cargo bench --bench core
+fi
+./target/release/compare "$@" | tee results.md
