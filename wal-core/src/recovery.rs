@@ -256,9 +256,9 @@ pub(crate) fn recover(
                         &mut buf,
                     )
                     .map_err(read_err)?;
-                    // Preallocated zeros after the data are checked through the same buffer
-                    // and not read again (a frame's own bytes may end in zeros, so the
-                    // buffer keeps the file's length).
+                    // Preallocated zeros after the data are checked through the same buffer,
+                    // from the end, and not read again (a frame's own bytes may end in
+                    // zeros, so `bytes` keeps the file's length).
                     let end = crate::windows::data_end(&*file, verified, n, &mut buf)
                         .map_err(read_err)?;
                     drop(buf);

@@ -487,11 +487,11 @@ impl Inner {
     pub(crate) fn sync_locked(&self, tail: &mut Tail) -> Result<()> {
         *lock(&self.oldest_unsynced) = None;
         lock(&self.pending).since_sync = 0;
-        let marked = self.write_pending(tail, true)?;
-        let wrote = tail
-            .write_marker()
-            .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?
-            || marked;
+        // The marker goes with the last buffered frames, or alone if nothing is buffered.
+        let wrote = self.write_pending(tail, true)?
+            || tail
+                .write_marker()
+                .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
         if wrote {
             lock(&self.pending).note_marker();
             tail.file

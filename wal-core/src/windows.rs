@@ -67,10 +67,10 @@ impl Walker {
                 return Walked::NeedMore(FRAME_HEADER_LEN);
             };
             let len = le_u32(h, 4).unwrap_or(u32::MAX);
-            if len > self.max_payload || h.iter().all(|&x| x == 0) || h[9] & !KNOWN_FLAGS != 0 {
+            let (entry_type, flags) = (h[8], h[9]);
+            if len > self.max_payload || flags & !KNOWN_FLAGS != 0 || h.iter().all(|&x| x == 0) {
                 return Walked::Stop;
             }
-            let (entry_type, flags) = (h[8], h[9]);
             let total = FRAME_HEADER_LEN + len as usize;
             let end = self.pos + total;
             let Some(frame) = b.get(local(self.pos)..local(end)) else {
@@ -183,7 +183,8 @@ pub(crate) fn verified_prefix_of_file(
 }
 
 /// One past the last nonzero byte of the file in `[from, len)`, or `from`: where the
-/// preallocated zeros after a tail's data begin. Reads through `buf`.
+/// preallocated zeros after a tail's data begin. Reads backwards through `buf`, so only the
+/// zeros and the piece where the data ends are read.
 ///
 /// # Errors
 /// The file's read errors.
@@ -193,17 +194,16 @@ pub(crate) fn data_end(
     len: usize,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<usize> {
-    let mut end = from;
-    let mut base = from;
-    while base < len {
-        let want = READ_CHUNK.min(len - base);
-        let b = read_into(file, buf, base, want)?;
+    let mut end = len;
+    while end > from {
+        let start = end.saturating_sub(READ_CHUNK).max(from);
+        let b = read_into(file, buf, start, end - start)?;
         if let Some(p) = last_nonzero(b) {
-            end = base + p + 1;
+            return Ok(start + p + 1);
         }
-        base += want;
+        end = start;
     }
-    Ok(end)
+    Ok(from)
 }
 
 /// The position of the last nonzero byte of `b`, checking 4 KiB at a time with a fold the

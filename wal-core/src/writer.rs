@@ -283,11 +283,7 @@ impl Tail {
             chunk.last_index
         };
         if marker {
-            let window_len =
-                u32::try_from(self.pos + frames as u64 - self.marker_end).unwrap_or(u32::MAX);
-            let fresh = crc32fast::Hasher::new_with_initial(self.seed);
-            let window_crc = std::mem::replace(&mut self.window, fresh).finalize();
-            format::encode_marker(&mut chunk.bytes, self.seed, last, window_len, window_crc);
+            self.close_window(&mut chunk.bytes, self.pos + frames as u64, last);
         }
         let written = io::write_all_at(&*self.file, &chunk.bytes, self.pos);
         chunk.bytes.truncate(frames);
@@ -306,23 +302,25 @@ impl Tail {
         Ok(())
     }
 
+    /// Appends to `out` the sync marker for the window that ends at `end` (everything since
+    /// the previous marker, already fed to `window`) and starts a new window.
+    fn close_window(&mut self, out: &mut Vec<u8>, end: u64, last_index: u64) {
+        let window_len = u32::try_from(end - self.marker_end).unwrap_or(u32::MAX);
+        let fresh = crc32fast::Hasher::new_with_initial(self.seed);
+        let window_crc = std::mem::replace(&mut self.window, fresh).finalize();
+        format::encode_marker(out, self.seed, last_index, window_len, window_crc);
+    }
+
     /// Writes a sync marker covering everything since the previous one, if anything is.
     /// Returns whether a marker was written.
     pub(crate) fn write_marker(&mut self) -> std::io::Result<bool> {
         if self.pos == self.marker_end {
             return Ok(false);
         }
-        let window_len = u32::try_from(self.pos - self.marker_end).unwrap_or(u32::MAX);
-        let fresh = crc32fast::Hasher::new_with_initial(self.seed);
-        let window_crc = std::mem::replace(&mut self.window, fresh).finalize();
-        self.scratch.clear();
-        format::encode_marker(
-            &mut self.scratch,
-            self.seed,
-            self.last_written,
-            window_len,
-            window_crc,
-        );
+        let mut marker = std::mem::take(&mut self.scratch);
+        marker.clear();
+        self.close_window(&mut marker, self.pos, self.last_written);
+        self.scratch = marker;
         io::write_all_at(&*self.file, &self.scratch, self.pos)?;
         self.pos += self.scratch.len() as u64;
         self.marker_end = self.pos;
