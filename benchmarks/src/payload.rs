@@ -1,6 +1,17 @@
 //! The bytes every subject writes: an entry's number in the first 8 bytes, then filler that
 //! does not compress, so no library gains from compression and reads can be checked.
 
+use crate::Result;
+
+/// Calls `f` with payloads number 0 to `n - 1` of `size` bytes, in one reused buffer.
+pub fn each(n: u64, size: usize, mut f: impl FnMut(&mut Vec<u8>) -> Result<()>) -> Result<()> {
+    let mut p = noise(size);
+    (0..n).try_for_each(|i| {
+        stamp(&mut p, i);
+        f(&mut p)
+    })
+}
+
 /// Payload number `i` of `size` bytes (at least 8): `i` little-endian, then fixed noise.
 #[must_use]
 pub fn payload(i: u64, size: usize) -> Vec<u8> {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use commitlog::message::MessageSet;
 use commitlog::{CommitLog as Log, LogOptions, ReadLimit};
 
-use crate::payload::{noise, stamp};
+use crate::payload::each;
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct CommitLog;
@@ -32,27 +32,23 @@ impl Subject for CommitLog {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let mut log = open(dir)?;
-        let mut p = noise(size);
         let mut last = 0;
-        for i in 0..n {
-            stamp(&mut p, i);
-            last = log.append_msg(&p)?;
-        }
+        each(n, size, |p| {
+            last = log.append_msg(p)?;
+            Ok(())
+        })?;
         log.flush()?;
         Ok(last.to_string())
     }
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let log = Mutex::new(open(dir)?);
-        on_threads(threads, |t| {
-            let mut p = noise(size);
-            for k in 0..per_thread {
-                stamp(&mut p, t as u64 * per_thread + k);
+        on_threads(threads, |_| {
+            each(per_thread, size, |p| {
                 let mut log = log.lock().map_err(|_| "poisoned")?;
-                log.append_msg(&p)?;
-                log.flush()?;
-            }
-            Ok(())
+                log.append_msg(p)?;
+                Ok(log.flush()?)
+            })
         })
     }
 

@@ -9,7 +9,7 @@ use okaywal::{
     Configuration, Entry, EntryId, LogManager, LogPosition, SegmentReader, WriteAheadLog,
 };
 
-use crate::payload::{noise, stamp};
+use crate::payload::each;
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct OkayWal;
@@ -67,13 +67,12 @@ impl Subject for OkayWal {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let log = open(dir, Manager::default())?;
-        let mut p = noise(size);
         let mut writer = log.begin_entry()?;
         let mut last = None;
-        for i in 0..n {
-            stamp(&mut p, i);
-            last = Some(writer.write_chunk(&p)?.position);
-        }
+        each(n, size, |p| {
+            last = Some(writer.write_chunk(p)?.position);
+            Ok(())
+        })?;
         writer.commit()?;
         log.shutdown()?;
         let mut locator = Vec::new();
@@ -83,15 +82,13 @@ impl Subject for OkayWal {
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let log = open(dir, Manager::default())?;
-        on_threads(threads, |t| {
-            let mut p = noise(size);
-            for k in 0..per_thread {
-                stamp(&mut p, t as u64 * per_thread + k);
+        on_threads(threads, |_| {
+            each(per_thread, size, |p| {
                 let mut writer = log.begin_entry()?;
-                writer.write_chunk(&p)?;
+                writer.write_chunk(p)?;
                 writer.commit()?;
-            }
-            Ok(())
+                Ok(())
+            })
         })?;
         log.shutdown()?;
         Ok(())

@@ -8,7 +8,7 @@ use std::path::Path;
 use protobuf::well_known_types::BytesValue;
 use raft_engine::{Config, Engine, LogBatch, MessageExt, ReadableSize};
 
-use crate::payload::{noise, number, stamp};
+use crate::payload::{each, number};
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct RaftEngine;
@@ -55,27 +55,24 @@ impl Subject for RaftEngine {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let engine = open(dir)?;
-        let mut p = noise(size);
         let mut batch = LogBatch::default();
-        for i in 0..n {
-            stamp(&mut p, i);
-            batch.add_entries::<Msg>(1, &[entry(&p)])?;
-            engine.write(&mut batch, i + 1 == n)?;
-        }
+        each(n, size, |p| {
+            batch.add_entries::<Msg>(1, &[entry(p)])?;
+            engine.write(&mut batch, number(p) == Some(n - 1))?;
+            Ok(())
+        })?;
         Ok(n.to_string())
     }
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let engine = open(dir)?;
         on_threads(threads, |t| {
-            let mut p = noise(size);
             let mut batch = LogBatch::default();
-            for k in 0..per_thread {
-                stamp(&mut p, k);
-                batch.add_entries::<Msg>(t as u64 + 1, &[entry(&p)])?;
+            each(per_thread, size, |p| {
+                batch.add_entries::<Msg>(t as u64 + 1, &[entry(p)])?;
                 engine.write(&mut batch, true)?;
-            }
-            Ok(())
+                Ok(())
+            })
         })
     }
 

@@ -6,7 +6,7 @@ use std::sync::Mutex;
 
 use simple_wal::LogFile;
 
-use crate::payload::{noise, stamp};
+use crate::payload::each;
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct SimpleWal;
@@ -32,26 +32,19 @@ impl Subject for SimpleWal {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let mut log = open(dir)?;
-        let mut p = noise(size);
-        for i in 0..n {
-            stamp(&mut p, i);
-            log.write(&mut p)?;
-        }
+        each(n, size, |p| Ok(log.write(p)?))?;
         log.flush()?;
         Ok(log.last_index().to_string())
     }
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let log = Mutex::new(open(dir)?);
-        on_threads(threads, |t| {
-            let mut p = noise(size);
-            for k in 0..per_thread {
-                stamp(&mut p, t as u64 * per_thread + k);
+        on_threads(threads, |_| {
+            each(per_thread, size, |p| {
                 let mut log = log.lock().map_err(|_| "poisoned")?;
-                log.write(&mut p)?;
-                log.flush()?;
-            }
-            Ok(())
+                log.write(p)?;
+                Ok(log.flush()?)
+            })
         })
     }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
 
-use crate::payload::{noise, stamp};
+use crate::payload::each;
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct WalCore;
@@ -26,6 +26,14 @@ impl Entry for Bytes {
     }
 }
 
+/// Appends the payload in `p` without copying it (the buffer goes back into `p`).
+fn append(wal: &Wal, p: &mut Vec<u8>) -> Result<u64> {
+    let e = Bytes(std::mem::take(p));
+    let index = wal.append(&e);
+    *p = e.0;
+    Ok(index?)
+}
+
 impl Subject for WalCore {
     fn name(&self) -> &'static str {
         "wal-core (this)"
@@ -42,12 +50,11 @@ impl Subject for WalCore {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let wal = Wal::open(dir, Options::default().sync(SyncPolicy::Never))?;
-        let mut e = Bytes(noise(size));
         let mut last = 0;
-        for i in 0..n {
-            stamp(&mut e.0, i);
-            last = wal.append(&e)?;
-        }
+        each(n, size, |p| {
+            last = append(&wal, p)?;
+            Ok(())
+        })?;
         wal.sync()?;
         wal.close()?;
         Ok(last.to_string())
@@ -55,13 +62,8 @@ impl Subject for WalCore {
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let wal = Wal::open(dir, Options::default())?;
-        on_threads(threads, |t| {
-            let mut e = Bytes(noise(size));
-            for k in 0..per_thread {
-                stamp(&mut e.0, t as u64 * per_thread + k);
-                wal.append(&e)?;
-            }
-            Ok(())
+        on_threads(threads, |_| {
+            each(per_thread, size, |p| append(&wal, p).map(drop))
         })?;
         wal.close()?;
         Ok(())

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use wal_db::{Lsn, Wal};
 
-use crate::payload::{noise, stamp};
+use crate::payload::each;
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct WalDb;
@@ -29,25 +29,22 @@ impl Subject for WalDb {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let wal = open(dir)?;
-        let mut p = noise(size);
         let mut last = Lsn::new(0);
-        for i in 0..n {
-            stamp(&mut p, i);
-            last = wal.append(&p)?;
-        }
+        each(n, size, |p| {
+            last = wal.append(p)?;
+            Ok(())
+        })?;
         wal.sync()?;
         Ok(last.get().to_string())
     }
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let wal = open(dir)?;
-        on_threads(threads, |t| {
-            let mut p = noise(size);
-            for k in 0..per_thread {
-                stamp(&mut p, t as u64 * per_thread + k);
-                let _lsn = wal.append_and_sync(&p)?;
-            }
-            Ok(())
+        on_threads(threads, |_| {
+            each(per_thread, size, |p| {
+                let _lsn = wal.append_and_sync(p)?;
+                Ok(())
+            })
         })
     }
 

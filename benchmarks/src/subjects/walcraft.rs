@@ -6,7 +6,7 @@ use std::path::Path;
 
 use walcraft::{Size, Wal, WalBuilder, WalError};
 
-use crate::payload::{noise, stamp};
+use crate::payload::each;
 use crate::{Fsync, Result, Subject, on_threads};
 
 pub struct Walcraft;
@@ -40,25 +40,18 @@ impl Subject for Walcraft {
 
     fn bulk(&self, dir: &Path, n: u64, size: usize) -> Result<String> {
         let wal = open(dir, Size::Kb(64))?;
-        let mut p = noise(size);
-        for i in 0..n {
-            stamp(&mut p, i);
-            ok(wal.append(&p))?;
-        }
+        each(n, size, |p| ok(wal.append(p)))?;
         ok(wal.flush())?;
         Ok(String::new())
     }
 
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()> {
         let wal = open(dir, Size::Kb(4))?;
-        on_threads(threads, |t| {
-            let mut p = noise(size);
-            for k in 0..per_thread {
-                stamp(&mut p, t as u64 * per_thread + k);
-                ok(wal.append(&p))?;
-                ok(wal.flush())?;
-            }
-            Ok(())
+        on_threads(threads, |_| {
+            each(per_thread, size, |p| {
+                ok(wal.append(p))?;
+                ok(wal.flush())
+            })
         })
     }
 
