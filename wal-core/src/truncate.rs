@@ -172,6 +172,7 @@ impl Inner {
             scan.marker_end,
             scan.window_crc,
             self.seed,
+            self.opts.segment_size,
         );
         tail.allocated = self.opts.preallocate.then_some(end);
         tail.next_seq = next_seq.max(tail.next_seq);

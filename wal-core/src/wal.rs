@@ -139,6 +139,7 @@ impl Wal {
                     t.marker_end,
                     t.window_crc,
                     seed,
+                    opts.segment_size,
                 );
                 tail.sealed = t.sealed;
                 if opts.preallocate {
@@ -168,7 +169,15 @@ impl Wal {
             let (seg, file) = create_segment(&opts, &dir, &header)?;
             recovery::write_mark(&*fs, &dir, recovery::HIGH_WATER_MARK, log_id, header.seq)?;
             segments.push(Arc::clone(&seg));
-            let mut fresh = Tail::new(seg, file, HEADER_LEN as u64, HEADER_LEN as u64, seed, seed);
+            let mut fresh = Tail::new(
+                seg,
+                file,
+                HEADER_LEN as u64,
+                HEADER_LEN as u64,
+                seed,
+                seed,
+                opts.segment_size,
+            );
             fresh.allocated = initial_allocation(&opts);
             tail = Some(fresh);
         }
@@ -560,6 +569,7 @@ impl Inner {
             HEADER_LEN as u64,
             self.seed,
             self.seed,
+            self.opts.segment_size,
         );
         tail.allocated = initial_allocation(&self.opts);
         self.apply_retention()

@@ -228,10 +228,14 @@ pub(crate) struct Tail {
     pub next_seq: u64,
     /// The file's size, grown by preallocation in steps; `None` when preallocation is off.
     pub allocated: Option<u64>,
+    /// The segment's target size: preallocation steps stop there, and what runs past it
+    /// (a sync marker, a footer, an oversized entry) grows the file by what it needs.
+    pub segment_size: u64,
 }
 
 impl Tail {
-    /// A tail writing at `pos` of `seg`, whose window since `marker_end` has CRC `window_crc`.
+    /// A tail writing at `pos` of `seg`, whose window since `marker_end` has CRC `window_crc`,
+    /// in a log of `segment_size`-byte segments.
     pub(crate) fn new(
         seg: Arc<Segment>,
         file: Arc<dyn File>,
@@ -239,6 +243,7 @@ impl Tail {
         marker_end: u64,
         window_crc: u32,
         seed: u32,
+        segment_size: u64,
     ) -> Self {
         Self {
             last_written: seg.last_index(),
@@ -253,6 +258,7 @@ impl Tail {
             scratch: Vec::new(),
             seed,
             allocated: None,
+            segment_size,
         }
     }
 
@@ -261,7 +267,8 @@ impl Tail {
         if let Some(allocated) = self.allocated {
             let need = self.pos + len;
             if need > allocated {
-                let target = need.max(allocated + PREALLOCATE_STEP);
+                let step_end = (allocated + PREALLOCATE_STEP).min(self.segment_size);
+                let target = need.max(step_end);
                 self.file.allocate(target)?;
                 self.allocated = Some(target);
             }

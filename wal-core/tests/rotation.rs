@@ -65,3 +65,26 @@ fn max_entries_per_segment_rotates_and_batches_stay_in_one_segment() {
     let wal = Wal::open(dir(), opts).unwrap();
     assert_eq!(read_all(&wal).len(), 37);
 }
+
+/// A sync marker or footer that lands past `segment_size` grows the file by what it needs,
+/// not by a whole preallocation step: a 4 KiB segment once became 4 MiB + 4 KiB on disk
+/// (and in memory at the next open).
+#[test]
+fn preallocation_never_runs_past_the_segment_size_by_a_step() {
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts).unwrap();
+    for i in 1..=400 {
+        wal.append(&Blob::nth(i)).unwrap();
+        wal.sync().unwrap();
+        for path in segment_files(&fs, &dir()) {
+            let len = fs.read_file(&path).unwrap().len();
+            assert!(
+                len <= 2 * 4096,
+                "after entry {i}: {} is {len} bytes, segment size 4096",
+                path.display()
+            );
+        }
+    }
+    assert!(segment_files(&fs, &dir()).len() >= 5);
+}
