@@ -338,7 +338,9 @@ pub enum FrameCheck {
 
 /// Checks the frame that starts at `buf[0]`; `buf` runs to the end of the readable bytes.
 ///
-/// Never allocates and never panics. `max_payload` bounds the length field.
+/// Never allocates and never panics. A length field above `max_payload` is
+/// [`FrameCheck::BadLength`] unless the whole frame is in `buf` and its CRC verifies: an
+/// intact entry written under a larger `max_entry_size` stays readable.
 #[must_use]
 pub fn check_frame(buf: &[u8], seed: u32, max_payload: u32) -> FrameCheck {
     let Some(h) = buf.get(..FRAME_HEADER_LEN) else {
@@ -353,15 +355,20 @@ pub fn check_frame(buf: &[u8], seed: u32, max_payload: u32) -> FrameCheck {
     }
     let stored = le_u32(h, 0).unwrap_or(0);
     let len = le_u32(h, 4).unwrap_or(0);
-    if len > max_payload {
-        return FrameCheck::BadLength(len);
-    }
     let Some(body) = buf.get(4..FRAME_HEADER_LEN + len as usize) else {
-        return FrameCheck::Truncated;
+        return if len > max_payload {
+            FrameCheck::BadLength(len)
+        } else {
+            FrameCheck::Truncated
+        };
     };
     let computed = mask(crc(seed, body));
     if computed != stored {
-        return FrameCheck::Checksum { stored, computed };
+        return if len > max_payload {
+            FrameCheck::BadLength(len)
+        } else {
+            FrameCheck::Checksum { stored, computed }
+        };
     }
     let flags = h[9];
     if flags & !KNOWN_FLAGS != 0 {
@@ -596,7 +603,19 @@ mod tests {
                 "cut {cut}"
             );
         }
-        assert_eq!(check_frame(&out, SEED, 2), FrameCheck::BadLength(3));
+        // Above the limit: intact data written under a larger limit verifies; a length that
+        // does not (damaged, or running past the bytes) is a bad length.
+        assert!(matches!(
+            check_frame(&out, SEED, 2),
+            FrameCheck::Valid(FrameHeader { len: 3, .. })
+        ));
+        assert_eq!(
+            check_frame(&out[..out.len() - 1], SEED, 2),
+            FrameCheck::BadLength(3)
+        );
+        let mut damaged = out.clone();
+        *damaged.last_mut().unwrap() ^= 1;
+        assert_eq!(check_frame(&damaged, SEED, 2), FrameCheck::BadLength(3));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::cuts::Cuts;
 use crate::entry::RawEntry;
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN};
@@ -16,11 +17,15 @@ const READ_CHUNK: usize = 1 << 20;
 ///
 /// It reads frames by their length alone and verifies each frame's CRC; it never calls an
 /// entry's decoder. It yields the entries that had been appended when it was created, less
-/// any that a truncation removes while it runs (it then ends early). After an error it yields
-/// nothing more.
+/// any that `truncate_back` removes while it runs: it then ends after the last entry the
+/// truncation kept, and never yields an entry appended in place of a removed one. After an
+/// error it yields nothing more.
 #[derive(Debug)]
 pub struct Iter {
     segments: Arc<Vec<Arc<Segment>>>,
+    /// The log's `truncate_back` cuts, and how many of them were made when last checked.
+    cuts: Arc<Cuts>,
+    cuts_seen: u64,
     /// Salvage mode: frames are found by their positions, not one after the other.
     salvage: bool,
     seg: usize,
@@ -43,6 +48,7 @@ impl Iter {
     /// An iterator from `start` to `end_index`, seeking through the segments' positions.
     pub(crate) fn new(
         segments: Arc<Vec<Arc<Segment>>>,
+        (cuts, cuts_seen): (Arc<Cuts>, u64),
         salvage: bool,
         start: u64,
         end_index: u64,
@@ -62,6 +68,8 @@ impl Iter {
         }
         Ok(Self {
             segments,
+            cuts,
+            cuts_seen,
             salvage,
             seg,
             cur: None,
@@ -76,6 +84,19 @@ impl Iter {
             buf_seg: usize::MAX,
             done: false,
         })
+    }
+
+    /// Ends the iteration at the lowest `truncate_back` cut made since the last check, and
+    /// drops the read buffer, which may hold frames from before the cut.
+    fn check_cuts(&mut self) {
+        let now = self.cuts.generation();
+        if now != self.cuts_seen {
+            if let Some(kept) = self.cuts.lowest_since(self.cuts_seen) {
+                self.end_index = self.end_index.min(kept);
+            }
+            self.cuts_seen = now;
+            self.buf_seg = usize::MAX;
+        }
     }
 
     /// Makes `buf` hold `[pos, pos + need)` of `seg`, reading at most up to `end`.
@@ -141,6 +162,8 @@ impl Iter {
                 Ok(None) => {}
                 // Entries truncated while reading end the iteration; they are not damage.
                 Err(_) if removed => return Ok(None),
+                // Bytes read while a cut rewrote them: read again, from the file.
+                Err(_) if self.cuts.generation() != self.cuts_seen => self.check_cuts(),
                 Err(e) => return Err(e),
             }
         }
@@ -153,19 +176,19 @@ impl Iter {
             return Err(corrupt(CorruptionKind::Truncated));
         };
         let len = le_u32(&self.buf, at + 4).unwrap_or(u32::MAX);
-        if len <= self.max_payload
-            && let Some(frame) = self.buf.get(at..at + FRAME_HEADER_LEN + len as usize)
-        {
+        let total = FRAME_HEADER_LEN + len as usize;
+        if let Some(frame) = self.buf.get(at..at + total) {
             // The whole frame is buffered (the common case): no second lookup.
             let h = format::check_frame(frame, self.seed, self.max_payload);
             return self.yield_frame(seg, pos, at, h);
         }
-        if len > self.max_payload {
-            return Err(corrupt(CorruptionKind::BadLength(len)));
-        }
-        let total = FRAME_HEADER_LEN + len as usize;
+        // Read by a length from disk only as far as the segment's written end.
         let Some(at) = self.fill(seg, pos, total, end)? else {
-            return Err(corrupt(CorruptionKind::Truncated));
+            return Err(corrupt(if len > self.max_payload {
+                CorruptionKind::BadLength(len)
+            } else {
+                CorruptionKind::Truncated
+            }));
         };
         let h = format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload);
         self.yield_frame(seg, pos, at, h)
@@ -193,6 +216,8 @@ impl Iter {
         let total = h.frame_len();
         self.pos = pos + total as u64;
         self.slot += 1;
+        // Checked after the frame was read: a cut made since may have replaced it.
+        self.check_cuts();
         if h.entry_type == 0 || h.index < self.start {
             return Ok(None);
         }

@@ -61,6 +61,7 @@
 #[path = "private.rs"]
 pub mod __private;
 pub mod codec;
+mod cuts;
 mod entry;
 mod error;
 pub mod format;

@@ -48,15 +48,19 @@ pub struct Options {
     pub segment_size: u64,
     /// Most entries in one segment, if set. Default: `None`.
     pub max_segment_entries: Option<u64>,
-    /// Largest payload accepted by `append` and read from disk; a larger length on disk is
-    /// damage, never an allocation. Default: 16 MiB. Must be below `segment_size` limits.
+    /// Largest payload accepted by `append`. On disk, a length above it is read only when
+    /// its frame is intact (an entry written under a larger limit); otherwise it is damage,
+    /// and never read past the segment's written end. Lowering it between runs changes
+    /// nothing on disk. Default: 16 MiB. Must be below `segment_size` limits.
     pub max_entry_size: u32,
     /// When appends are synced. Default: [`SyncPolicy::Always`].
     pub sync: SyncPolicy,
     /// What recovery does with damage. Default: [`RecoveryMode::TolerateTornTail`].
     pub recovery: RecoveryMode,
     /// Retention: keep at most this many segments, deleting the oldest sealed ones (as
-    /// `truncate_front` does) when a new segment starts. Default: `None` (keep all).
+    /// `truncate_front` does) when a new segment starts. A failure to delete never fails
+    /// the append that started the segment: it is logged (`tracing`, warn) and what was
+    /// not deleted is deleted at the next open. Default: `None` (keep all).
     pub max_segments: Option<usize>,
     /// Retention: keep at most about this many bytes of segments, deleting the oldest
     /// sealed ones when a new segment starts (the segment being written always stays).

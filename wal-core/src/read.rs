@@ -38,6 +38,8 @@ impl Wal {
     /// `last_index() + 1`; [`Error::Io`] when buffered entries cannot be written. The
     /// iterator yields [`Error::Corruption`] for a frame that fails its CRC.
     pub fn iter_from(&self, index: u64) -> Result<Iter> {
+        // Cuts from here on end the iterator early; read before the last index it yields.
+        let seen = self.inner.cuts.generation();
         let (first, last) = (self.first_index(), self.last_index());
         if index < first || index > last + 1 {
             return Err(Error::IndexOutOfRange { index, first, last });
@@ -46,6 +48,7 @@ impl Wal {
         let inner = &self.inner;
         Iter::new(
             inner.segments(),
+            (Arc::clone(&inner.cuts), seen),
             inner.read_only,
             index,
             last,
@@ -165,10 +168,18 @@ impl Wal {
             io::read_range(&*file, pos, want).map_err(|e| Error::io("read", &seg.path, e))?;
         let len = le_u32(&buf, 4).ok_or_else(|| seg.corrupt(pos, CorruptionKind::Truncated))?;
         let max = inner.opts.max_entry_size;
-        if len > max {
-            return Err(seg.corrupt(pos, CorruptionKind::BadLength(len)));
-        }
         let total = FRAME_HEADER_LEN + len as usize;
+        // Read by a length from disk only as far as the segment's written end.
+        if pos + total as u64 > end {
+            return Err(seg.corrupt(
+                pos,
+                if len > max {
+                    CorruptionKind::BadLength(len)
+                } else {
+                    CorruptionKind::Truncated
+                },
+            ));
+        }
         if buf.len() < total {
             let more = io::read_range(&*file, pos + buf.len() as u64, total - buf.len())
                 .map_err(|e| Error::io("read", &seg.path, e))?;

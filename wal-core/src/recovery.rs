@@ -145,6 +145,8 @@ struct Plan {
     remove_from: Option<usize>,
     /// This many of the oldest segments lie wholly below the low-water mark.
     remove_below: usize,
+    /// Segments above the high-water mark, newest first: left by a crash during removal.
+    stale: Vec<PathBuf>,
 }
 
 /// The name of the low-water file in the log directory.
@@ -199,7 +201,8 @@ pub(crate) fn recover(
             // A newest segment shorter than a header was never renamed into place complete:
             // creation is temp + sync + rename, so it held nothing acknowledged.
             Err(HeaderError::Truncated) if is_last && writable => {
-                drop_short_tail = Some(path);
+                let holds_data = head.iter().any(|&b| b != 0);
+                drop_short_tail = Some((path, holds_data));
                 break;
             }
             Err(HeaderError::Truncated) => {
@@ -300,6 +303,16 @@ pub(crate) fn recover(
     } else {
         None
     };
+    // Segments above the high-water mark were being removed by `truncate_back` when a crash
+    // came (it lowers the mark first), or were created by a rotation that crashed before
+    // recording them (nothing is appended to a segment before that): none holds an
+    // acknowledged entry. They go before the chain is checked.
+    let mut stale = Vec::new();
+    if let Some(high) = high_water {
+        while found.len() > 1 && found.last().is_some_and(|f| f.header.seq > high) {
+            stale.extend(found.pop().map(|f| f.path));
+        }
+    }
     // The newest segment may not be older than the one the high-water mark records: it may
     // have held acknowledged entries. (A newest segment shorter than a header was never
     // complete; dropping it is not a loss.)
@@ -339,7 +352,10 @@ pub(crate) fn recover(
                 &**fs,
                 dir,
                 &[],
-                &Plan::default(),
+                &Plan {
+                    stale,
+                    ..Plan::default()
+                },
                 drop_short_tail,
                 &temps,
                 &mut rec.report,
@@ -350,13 +366,28 @@ pub(crate) fn recover(
     let seed = crate::format::crc_seed(log_id);
 
     // Decide, touching nothing.
-    let mut plan = Plan::default();
+    let mut plan = Plan {
+        stale,
+        ..Plan::default()
+    };
+    // Segments wholly below the low-water mark were being removed by `truncate_front` or
+    // retention (which write the mark first): a crash may have removed any subset of them,
+    // so they are neither checked nor chained.
+    let below = low_water.map_or(0, |(_, low)| {
+        found
+            .windows(2)
+            .take_while(|w| w[1].header.first_index <= low)
+            .count()
+    });
     let mut salvaged: Vec<Option<(Vec<u32>, u64)>> = Vec::new();
     let n = found.len();
     for i in 0..n {
         let f = &found[i];
         salvaged.push(None);
-        if i > 0 && mode != RecoveryMode::Salvage && !continues(&found[i - 1], f) {
+        if i < below {
+            continue;
+        }
+        if i > below && mode != RecoveryMode::Salvage && !continues(&found[i - 1], f) {
             if mode == RecoveryMode::PointInTime {
                 plan.remove_from = Some(i);
                 break;
@@ -449,7 +480,9 @@ pub(crate) fn recover(
         plan.remove_below = found[..keep]
             .windows(2)
             .take_while(|w| w[1].header.first_index <= first_index)
-            .count();
+            .count()
+            .max(below)
+            .min(keep - 1);
     }
     if writable {
         repair(
@@ -639,6 +672,11 @@ pub(crate) fn write_mark(
         .map_err(|e| Error::io("sync directory", dir, e))
 }
 
+/// Where bytes cut from `segment` at `offset` are kept.
+fn quarantine_name(segment: &Path, offset: u64) -> PathBuf {
+    PathBuf::from(format!("{}.cut-{offset}", segment.display()))
+}
+
 fn corrupt(path: &Path, offset: u64, kind: CorruptionKind) -> Error {
     Error::Corruption {
         segment: path.to_path_buf(),
@@ -679,7 +717,7 @@ fn repair(
     dir: &Path,
     found: &[Found],
     plan: &Plan,
-    short_tail: Option<PathBuf>,
+    short_tail: Option<(PathBuf, bool)>,
     temps: &[PathBuf],
     report: &mut RecoveryReport,
 ) -> Result<()> {
@@ -689,6 +727,10 @@ fn repair(
         report.removed_segments.push(path.to_path_buf());
         Ok(())
     };
+    for path in &plan.stale {
+        remove(path, report)?;
+        dir_dirty = true;
+    }
     if let Some(from) = plan.remove_from {
         // Lower the high-water mark first, so the segments removed are not missed later.
         if let (Some(keep), Some(id)) = (
@@ -706,8 +748,18 @@ fn repair(
         remove(&f.path, report)?;
         dir_dirty = true;
     }
-    if let Some(path) = short_tail {
-        remove(&path, report)?;
+    if let Some((path, holds_data)) = short_tail {
+        // Not a segment of this log's making (creation renames a synced header into
+        // place): whatever it holds is kept as evidence, under the quarantine name.
+        if holds_data {
+            let q = quarantine_name(&path, 0);
+            fs.rename(&path, &q)
+                .map_err(|e| Error::io("rename", &path, e))?;
+            report.quarantined.push(q);
+            report.removed_segments.push(path);
+        } else {
+            remove(&path, report)?;
+        }
         dir_dirty = true;
     }
     for t in temps {
@@ -722,7 +774,7 @@ fn repair(
             let end = usize::try_from(cut.offset + cut.bytes).unwrap_or(usize::MAX);
             let cut_bytes = bytes.get(start..end).unwrap_or_default();
             if cut_bytes.iter().any(|&b| b != 0) {
-                let q = PathBuf::from(format!("{}.cut-{}", f.path.display(), cut.offset));
+                let q = quarantine_name(&f.path, cut.offset);
                 match fs.remove(&q) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

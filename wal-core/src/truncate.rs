@@ -33,24 +33,27 @@ impl Wal {
             return Err(Error::ReadOnly);
         };
         let (first, last) = (self.first_index(), self.last_index());
-        if index + 1 < first || index > last {
+        if index.saturating_add(1) < first || index > last {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
-        inner.sync_locked(tail)?;
+        // Everything assigned so far is made durable before the buffer is reset; appends
+        // that slip in between a sync and taking the buffer's lock are synced too.
+        let pending = loop {
+            inner.sync_locked(tail)?;
+            let p = lock(&inner.pending);
+            if p.chunks.is_empty() {
+                break p;
+            }
+        };
         if index == last {
             return Ok(());
         }
-        let mut pending = lock(&inner.pending);
-        let next = inner.cut_after(tail, index).map_err(|e| {
-            if matches!(e, Error::Io { .. }) {
-                inner.poison(e)
-            } else {
-                e
-            }
-        })?;
+        let mut pending = pending;
+        let next = inner.cut_after(tail, index)?;
         pending.reset(index + 1, tail.pos, index + 1 - next.first_index());
         inner.assigned.store(index, Ordering::Release);
         inner.durable.store(index, Ordering::Release);
+        inner.end_epoch(pending);
         Ok(())
     }
 
@@ -88,17 +91,63 @@ impl Wal {
 
 impl Inner {
     /// Cuts the log after `index`; returns the segment that is now the tail.
+    ///
+    /// Everything that can refuse (a damaged footer, a read) is checked before the first
+    /// change on disk, and then nothing is changed; a failure after it poisons the log.
     fn cut_after(&self, tail: &mut Tail, index: u64) -> Result<Arc<Segment>> {
-        let fs = &self.opts.fs;
         let segments = self.segments();
         // The segment that holds the first entry to remove.
         let k = segments
             .partition_point(|s| s.first_index() <= index + 1)
             .saturating_sub(1);
         let seg = Arc::clone(&segments[k]);
+        let cut = seg
+            .position_of(index + 1, self.seed)?
+            .unwrap_or(HEADER_LEN as u64);
+        let file = if Arc::ptr_eq(&seg, &tail.seg) {
+            Arc::clone(&tail.file)
+        } else {
+            self.opts
+                .fs
+                .open_write(&seg.path)
+                .map_err(|e| Error::io("open", &seg.path, e))?
+        };
+        // Frames are never rewritten: a cut inside a batch gets a batch-end frame instead.
+        let inside_batch = match seg.position_of(index, self.seed)? {
+            Some(p) => {
+                let head = io::read_range(&*file, p, FRAME_HEADER_LEN)
+                    .map_err(|e| Error::io("read", &seg.path, e))?;
+                head.get(9)
+                    .is_some_and(|flags| flags & FLAG_BATCH_MORE != 0)
+            }
+            None => false,
+        };
+        self.apply_cut(tail, &segments, k, file, cut, index, inside_batch)
+            .map_err(|e| self.poison(e))?;
+        Ok(seg)
+    }
+
+    /// The changing half of `cut_after`: removes the segments after `segments[k]`, cuts it
+    /// at byte `cut` (after entry `index`), and makes it the tail.
+    #[expect(clippy::too_many_arguments, reason = "the checked plan of `cut_after`")]
+    fn apply_cut(
+        &self,
+        tail: &mut Tail,
+        segments: &[Arc<Segment>],
+        k: usize,
+        file: Arc<dyn io::File>,
+        cut: u64,
+        index: u64,
+        inside_batch: bool,
+    ) -> Result<()> {
+        // Iterators learn of the cut before any byte changes.
+        self.cuts.record(index);
+        let fs = &self.opts.fs;
+        let seg = &segments[k];
         let removed = &segments[k + 1..];
         if !removed.is_empty() {
-            // Lower the high-water mark before the newer segments go.
+            // Lower the high-water mark before the newer segments go: recovery drops any
+            // segment above it that a crash leaves behind.
             recovery::write_mark(
                 &**fs,
                 &self.dir,
@@ -116,25 +165,6 @@ impl Inner {
             fs.sync_dir(&self.dir)
                 .map_err(|e| Error::io("sync directory", &self.dir, e))?;
         }
-        let cut = seg
-            .position_of(index + 1, self.seed)?
-            .unwrap_or(HEADER_LEN as u64);
-        let file = if Arc::ptr_eq(&seg, &tail.seg) {
-            Arc::clone(&tail.file)
-        } else {
-            fs.open_write(&seg.path)
-                .map_err(|e| Error::io("open", &seg.path, e))?
-        };
-        // Frames are never rewritten: a cut inside a batch gets a batch-end frame instead.
-        let inside_batch = match seg.position_of(index, self.seed)? {
-            Some(p) => {
-                let head = io::read_range(&*file, p, FRAME_HEADER_LEN)
-                    .map_err(|e| Error::io("read", &seg.path, e))?;
-                head.get(9)
-                    .is_some_and(|flags| flags & FLAG_BATCH_MORE != 0)
-            }
-            None => false,
-        };
         seg.truncate_to(cut, index, self.seed)?;
         file.set_len(cut)
             .map_err(|e| Error::io("truncate", &seg.path, e))?;
@@ -166,7 +196,7 @@ impl Inner {
         }
         let next_seq = tail.next_seq;
         *tail = Tail::new(
-            Arc::clone(&seg),
+            Arc::clone(seg),
             file,
             end,
             scan.marker_end,
@@ -182,7 +212,7 @@ impl Inner {
             .sync_data()
             .map_err(|e| Error::io("sync", &seg.path, e))?;
         self.replace_segments(|list| list.truncate(k + 1));
-        Ok(seg)
+        Ok(())
     }
 
     /// `truncate_front` with the writer lock held.
@@ -208,8 +238,9 @@ impl Inner {
             return Ok(());
         }
         self.replace_segments(|list| drop(list.drain(..below)));
+        // Readers keep reading the files they have open (their entries are still what
+        // they were); only `truncate_back` ends them.
         for s in &segments[..below] {
-            s.mark_removed();
             self.opts
                 .fs
                 .remove(&s.path)

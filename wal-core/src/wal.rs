@@ -6,6 +6,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::cuts::Cuts;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
@@ -45,6 +46,10 @@ pub(crate) struct Inner {
     group_cv: Condvar,
     pub durable: AtomicU64,
     pub assigned: AtomicU64,
+    /// `Pending::epoch`, for waiters to read without the buffer's lock.
+    epoch: AtomicU64,
+    /// The `truncate_back` cuts live iterators check.
+    pub cuts: Arc<Cuts>,
     pub first_index: AtomicU64,
     oldest_unsynced: Mutex<Option<Instant>>,
     poison: OnceLock<Arc<std::io::Error>>,
@@ -203,6 +208,8 @@ impl Wal {
             group_cv: Condvar::new(),
             durable: AtomicU64::new(last),
             assigned: AtomicU64::new(last),
+            epoch: AtomicU64::new(0),
+            cuts: Arc::default(),
             first_index: AtomicU64::new(first_index),
             oldest_unsynced: Mutex::new(None),
             poison: OnceLock::new(),
@@ -216,7 +223,9 @@ impl Wal {
             // A tail that was sealed before a crash takes no more entries: start the next segment.
             if let Some(t) = lock(&inner.tail).as_mut().filter(|t| t.sealed.is_some()) {
                 inner.rotate(t)?;
-                lock(&inner.pending).reset(last + 1, HEADER_LEN as u64, 0);
+                let mut p = lock(&inner.pending);
+                p.reset(last + 1, HEADER_LEN as u64, 0);
+                inner.epoch.store(p.epoch, Ordering::Release);
             }
             // Entries found after the last sync marker were written but maybe never synced:
             // make them durable now, so that `durable_index()` is true from the start.
@@ -279,8 +288,8 @@ impl Wal {
     /// [`Error::Io`] (which poisons the log), [`Error::Poisoned`], [`Error::ReadOnly`].
     pub fn sync(&self) -> Result<()> {
         self.inner.check_writable()?;
-        self.inner
-            .commit(self.inner.assigned.load(Ordering::Acquire))
+        let (target, epoch) = self.inner.target();
+        self.inner.commit(target, epoch)
     }
 
     /// Blocks until every entry up to `index` is durable, syncing if needed.
@@ -288,7 +297,7 @@ impl Wal {
     /// # Errors
     /// [`Error::IndexOutOfRange`] for an index not yet appended; as [`Wal::sync`].
     pub fn wait_durable(&self, index: u64) -> Result<()> {
-        let last = self.last_index();
+        let (last, epoch) = self.inner.target();
         if index > last {
             return Err(Error::IndexOutOfRange {
                 index,
@@ -300,7 +309,7 @@ impl Wal {
             return Ok(());
         }
         self.inner.check_writable()?;
-        self.inner.commit(index)
+        self.inner.commit(index, epoch)
     }
 
     /// The index of the first entry in the log. Default for a new log: 1.
@@ -334,8 +343,9 @@ impl Wal {
         &self.inner.dir
     }
 
-    /// Writes buffered entries, syncs (except under [`SyncPolicy::Never`]), stops the
-    /// background flusher and releases the directory lock, reporting any error.
+    /// Writes buffered entries and syncs them (under every [`SyncPolicy`], `Never`
+    /// included), stops the background flusher and releases the directory lock, reporting
+    /// any error. When it returns `Ok`, every entry appended survives power loss.
     ///
     /// Dropping a `Wal` does the same but cannot report errors.
     ///
@@ -411,21 +421,45 @@ impl Inner {
         self.poison.get().is_some()
     }
 
-    /// Records a write or sync failure: from now on every write fails.
+    /// Records a failure after which the state on disk is unknown (a write or sync failed,
+    /// or a step of a truncation did): from now on every write fails. The first cause
+    /// recorded is the one reported.
     pub(crate) fn poison(&self, err: Error) -> Error {
-        if let Error::Io { source, .. } = &err {
-            let _ = self.poison.set(Arc::new(std::io::Error::new(
-                source.kind(),
-                err.to_string(),
-            )));
-        }
-        self.group_cv.notify_all();
+        let kind = match &err {
+            Error::Io { source, .. } => source.kind(),
+            _ => std::io::ErrorKind::Other,
+        };
+        let _ = self
+            .poison
+            .set(Arc::new(std::io::Error::new(kind, err.to_string())));
+        self.wake_waiters();
         err
+    }
+
+    /// Wakes every appender waiting in `commit`, under the group lock so that none misses it.
+    pub(crate) fn wake_waiters(&self) {
+        let _g = lock(&self.group);
+        self.group_cv.notify_all();
+    }
+
+    /// The last index assigned and the epoch it was assigned in, read together.
+    pub(crate) fn target(&self) -> (u64, u64) {
+        let p = lock(&self.pending);
+        (p.next_index - 1, p.epoch)
+    }
+
+    /// Starts a new epoch after `truncate_back` reset the buffer (whose lock `p` is), and
+    /// wakes the waiters of the old one: every index assigned before it was made durable by
+    /// the truncation's sync, so it is answered now, not when a later entry reaches it.
+    pub(crate) fn end_epoch(&self, p: std::sync::MutexGuard<'_, Pending>) {
+        self.epoch.store(p.epoch, Ordering::Release);
+        drop(p);
+        self.wake_waiters();
     }
 
     fn append<E: Entry>(&self, entries: &[E], at: Option<u64>) -> Result<u64> {
         self.check_writable()?;
-        let (last, buffered, since) = {
+        let (last, buffered, since, epoch) = {
             let mut p = lock(&self.pending);
             if let Some(given) = at.filter(|&i| i != p.next_index) {
                 return Err(Error::IndexMismatch {
@@ -435,11 +469,13 @@ impl Inner {
             }
             let last = p.push(entries)?;
             self.assigned.store(last, Ordering::Release);
-            (last, p.bytes, p.since_sync)
+            (last, p.bytes, p.since_sync, p.epoch)
         };
         match self.opts.sync {
-            SyncPolicy::Always => self.commit(last)?,
-            SyncPolicy::Batch { max_bytes, .. } if since >= max_bytes => self.commit(last)?,
+            SyncPolicy::Always => self.commit(last, epoch)?,
+            SyncPolicy::Batch { max_bytes, .. } if since >= max_bytes => {
+                self.commit(last, epoch)?;
+            }
             SyncPolicy::Batch { .. } => {
                 lock(&self.oldest_unsynced).get_or_insert_with(Instant::now);
                 if buffered >= FLUSH_AT {
@@ -452,14 +488,17 @@ impl Inner {
         Ok(last)
     }
 
-    /// Group commit: returns once an fsync covering `target` has succeeded. The first waiter
-    /// with no sync in flight leads: it writes everything buffered and syncs, outside the
-    /// group lock, then wakes the others, who wait for a sync that covers them. A thread
-    /// appending alone never waits on or wakes anyone.
-    pub(crate) fn commit(&self, target: u64) -> Result<()> {
+    /// Group commit: returns once an fsync covering `target` (an index assigned in `epoch`)
+    /// has succeeded. The first waiter with no sync in flight leads: it writes everything
+    /// buffered and syncs, outside the group lock, then wakes the others, who wait for a
+    /// sync that covers them. A thread appending alone never waits on or wakes anyone.
+    pub(crate) fn commit(&self, target: u64, epoch: u64) -> Result<()> {
         let mut g = lock(&self.group);
         loop {
-            if self.durable.load(Ordering::Acquire) >= target {
+            // A later epoch means `truncate_back` synced everything assigned before it.
+            if self.durable.load(Ordering::Acquire) >= target
+                || self.epoch.load(Ordering::Acquire) != epoch
+            {
                 return Ok(());
             }
             self.check_writable()?;
@@ -526,8 +565,9 @@ impl Inner {
         let chunks = lock(&self.pending).take();
         let n = chunks.len();
         for (i, mut chunk) in chunks.into_iter().enumerate() {
+            // The buffered entries are taken: any failure now loses them, so it poisons.
             if chunk.rotate {
-                self.rotate(tail)?;
+                self.rotate(tail).map_err(|e| self.poison(e))?;
             }
             tail.write_chunk(&mut chunk, marker && i + 1 == n)
                 .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
@@ -572,7 +612,13 @@ impl Inner {
             self.opts.segment_size,
         );
         tail.allocated = initial_allocation(&self.opts);
-        self.apply_retention()
+        // The rotation is done; retention is housekeeping whose failure loses nothing (the
+        // low-water mark goes first, and segments it could not remove are removed at the
+        // next open). It must not fail the append that rotated.
+        if let Err(e) = self.apply_retention() {
+            tracing::warn!(error = %e, "wal: retention failed; the segments it kept are removed at the next open");
+        }
+        Ok(())
     }
 
     /// Replaces the segment list readers see.
@@ -595,11 +641,8 @@ impl Inner {
             return Ok(());
         }
         self.check_writable()?;
-        if self.opts.sync == SyncPolicy::Never {
-            self.flush()
-        } else {
-            self.commit(self.assigned.load(Ordering::Acquire))
-        }
+        let (target, epoch) = self.target();
+        self.commit(target, epoch)
     }
 
     /// The background thread of `Interval` and `Batch`: syncs on time until told to stop.
@@ -636,11 +679,11 @@ impl Inner {
                 }
                 _ => true,
             };
-            let target = self.assigned.load(Ordering::Acquire);
+            let (target, epoch) = self.target();
             if due && target > self.durable.load(Ordering::Acquire) {
                 drop(stop);
                 // A failure poisons the log; appenders see it on their next call.
-                let _ = self.commit(target);
+                let _ = self.commit(target, epoch);
                 stop = lock(&self.stop);
             }
         }

@@ -68,6 +68,8 @@ impl Walker {
             };
             let len = le_u32(h, 4).unwrap_or(u32::MAX);
             let (entry_type, flags) = (h[8], h[9]);
+            // A length above the limit goes to the per-frame scan, which reads it only if
+            // it is intact (an entry written under a larger `max_entry_size`).
             if len > self.max_payload || flags & !KNOWN_FLAGS != 0 || h.iter().all(|&x| x == 0) {
                 return Walked::Stop;
             }

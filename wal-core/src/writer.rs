@@ -51,6 +51,9 @@ pub(crate) struct Pending {
     seg_entries: u64,
     spare: Vec<Vec<u8>>,
     limits: Limits,
+    /// Counts the times `truncate_back` reset the buffer: an index assigned in an earlier
+    /// epoch was made durable by that truncation's sync (and maybe removed after it).
+    pub epoch: u64,
 }
 
 impl Pending {
@@ -64,6 +67,7 @@ impl Pending {
             seg_entries,
             spare: Vec::new(),
             limits,
+            epoch: 0,
         }
     }
 
@@ -172,8 +176,9 @@ impl Pending {
     }
 
     /// Starts over at `next_index` in a segment of `seg_bytes` bytes and `seg_entries`
-    /// entries, dropping anything buffered (after a truncation).
+    /// entries, dropping anything buffered, in a new epoch (after a truncation).
     pub(crate) fn reset(&mut self, next_index: u64, seg_bytes: u64, seg_entries: u64) {
+        self.epoch += 1;
         self.next_index = next_index;
         self.seg_bytes = seg_bytes;
         self.seg_entries = seg_entries;

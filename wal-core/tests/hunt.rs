@@ -1,0 +1,444 @@
+//! Regression tests for what the black-box hunts found (issues 19 and 20), one test per
+//! finding, named after it; the classes behind them are exercised in `truncation.rs`,
+//! `io_errors.rs` and `crash_states.rs`. A hang is a failure: calls that hung run under
+//! [`within`].
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
+mod common;
+
+use std::time::Duration;
+
+use common::{Blob, dir, segment_files, sim_opts, within};
+use wal_core::testing::{Crash, Fault, FaultError, Op, SimFs, explore_crashes};
+use wal_core::{Error, Options, RecoveryMode, SyncPolicy, Wal};
+
+/// Entries of about 100 bytes: 36 to a 4 KiB segment.
+fn entry(i: u64) -> Blob {
+    let mut b = Blob::nth(i);
+    b.data.resize(90, (i % 251) as u8);
+    b
+}
+
+fn small(fs: &SimFs) -> Options {
+    sim_opts(fs).segment_size(4096).sync(SyncPolicy::Never)
+}
+
+/// Every entry of `wal` with its index; panics on a read error.
+fn entries(wal: &Wal) -> Vec<(u64, Blob)> {
+    wal.iter()
+        .unwrap()
+        .map(|r| {
+            let r = r.unwrap();
+            (r.index(), r.decode::<Blob>().unwrap())
+        })
+        .collect()
+}
+
+/// Checks that `wal` holds exactly `first..=last` of `expected`.
+fn holds(wal: &Wal, first: u64, last: u64, expected: impl Fn(u64) -> Blob, what: &str) {
+    assert_eq!(
+        (wal.first_index(), wal.last_index()),
+        (first, last),
+        "{what}"
+    );
+    let got = entries(wal);
+    assert_eq!(got.len() as u64, last + 1 - first, "{what}");
+    for (i, b) in got {
+        assert_eq!(b, expected(i), "{what}: entry {i}");
+    }
+}
+
+/// 19.1: an I/O error inside retention during a rotation dropped the buffered entries and
+/// did not poison the log; later appends were acknowledged at the wrong indexes and lost.
+#[test]
+fn issue_19_1_a_fault_inside_retention_loses_nothing_acknowledged() {
+    for policy in [SyncPolicy::Always, SyncPolicy::Never] {
+        for op in [Op::Remove, Op::Rename] {
+            // Skip past the faults that hit segment creation, into retention's own calls.
+            for skip in 0..12 {
+                let what = format!("{policy:?} {op:?} skip {skip}");
+                let fs = SimFs::new();
+                let opts = small(&fs).sync(policy).max_segments(Some(2));
+                let wal = Wal::open(dir(), opts).unwrap();
+                fs.set_fault(Some(Fault {
+                    op: Some(op),
+                    skip,
+                    persistent: false,
+                    error: FaultError::Eio,
+                }));
+                let mut acked = Vec::new();
+                for i in 1..=200u64 {
+                    match wal.append(&entry(i)) {
+                        Ok(index) => acked.push((index, i)),
+                        Err(Error::Poisoned { .. }) => break,
+                        Err(_) => {}
+                    }
+                }
+                let closed = within(Duration::from_secs(20), move || wal.close());
+                let synced = closed.is_ok();
+                let image = fs.crash(Crash::DropUnsynced);
+                let wal = Wal::open(dir(), small(&image).max_segments(Some(2)))
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+                let first = wal.first_index();
+                for &(index, i) in &acked {
+                    if index < first || (policy == SyncPolicy::Never && !synced) {
+                        continue;
+                    }
+                    assert_eq!(
+                        wal.get::<Blob>(index)
+                            .unwrap_or_else(|e| panic!("{what}: {e}")),
+                        entry(i),
+                        "{what}: acknowledged index {index}"
+                    );
+                }
+                // Indexes were handed out densely to the appends that succeeded.
+                for w in acked.windows(2) {
+                    assert_eq!(w[1].0, w[0].0 + 1, "{what}: {acked:?}");
+                }
+            }
+        }
+    }
+}
+
+/// 19.2: `truncate_back` racing appenders left an `append` spinning until other appends
+/// reached its index, then returning someone else's index. Two appenders and a truncater:
+/// every call returns, and every entry the log holds was acknowledged at its index.
+#[test]
+fn issue_19_2_truncate_back_racing_appenders_never_hangs_or_misattributes() {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    for policy in [
+        SyncPolicy::Always,
+        SyncPolicy::Interval(Duration::from_millis(1)),
+    ] {
+        let fs = SimFs::new();
+        let opts = small(&fs).sync(policy);
+        let wal = Arc::new(Wal::open(dir(), opts).unwrap());
+        let acks: Arc<Mutex<HashMap<Vec<u8>, u64>>> = Arc::default();
+        let done = within(Duration::from_secs(60), {
+            let (wal, acks) = (Arc::clone(&wal), Arc::clone(&acks));
+            move || {
+                std::thread::scope(|s| {
+                    for t in 0..2u8 {
+                        let (wal, acks) = (&wal, &acks);
+                        s.spawn(move || {
+                            for n in 0..600u32 {
+                                let mut data = vec![t];
+                                data.extend_from_slice(&n.to_le_bytes());
+                                let index = wal.append(&Blob::new(1, data.clone())).unwrap();
+                                acks.lock().unwrap().insert(data, index);
+                            }
+                        });
+                    }
+                    let wal = &wal;
+                    s.spawn(move || {
+                        for k in 0..200u64 {
+                            let last = wal.last_index();
+                            wal.truncate_back(last.saturating_sub(k % 7)).unwrap();
+                            wal.wait_durable(wal.last_index()).unwrap();
+                            std::thread::yield_now();
+                        }
+                    });
+                });
+                wal.sync()
+            }
+        });
+        done.unwrap();
+        let acks = acks.lock().unwrap();
+        let mut n = 0;
+        for raw in wal.iter().unwrap() {
+            let raw = raw.unwrap();
+            n += 1;
+            assert_eq!(raw.index(), n);
+            assert_eq!(
+                acks.get(raw.payload()),
+                Some(&raw.index()),
+                "{policy:?}: entry {} was acknowledged at another index",
+                raw.index()
+            );
+        }
+        assert!(n > 0);
+    }
+}
+
+/// 19.3: an iterator held across `truncate_back` and new appends yielded the removed
+/// entries from its read buffer.
+#[test]
+fn issue_19_3_an_iterator_never_yields_entries_truncate_back_removed() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs).sync(SyncPolicy::Never)).unwrap();
+    for i in 1..=100 {
+        wal.append(&entry(i)).unwrap();
+    }
+    let mut iter = wal.iter().unwrap();
+    assert_eq!(iter.next().unwrap().unwrap().index(), 1);
+    wal.truncate_back(50).unwrap();
+    for i in 51..=100 {
+        wal.append(&entry(i + 1000)).unwrap();
+    }
+    let rest: Vec<(u64, Blob)> = iter
+        .map(|r| {
+            let r = r.unwrap();
+            (r.index(), r.decode().unwrap())
+        })
+        .collect();
+    for (i, b) in &rest {
+        assert!(*i <= 50, "index {i} was removed while the iterator ran");
+        assert_eq!(*b, entry(*i), "index {i}");
+    }
+    assert_eq!(
+        rest.len(),
+        49,
+        "the entries truncation kept are still yielded"
+    );
+}
+
+/// A log of `n` entries over 4 KiB segments, all durable.
+fn built(n: u64) -> SimFs {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    for i in 1..=n {
+        wal.append(&entry(i)).unwrap();
+    }
+    wal.close().unwrap();
+    fs
+}
+
+fn first_indexes(fs: &SimFs) -> Vec<u64> {
+    segment_files(fs, &dir())
+        .iter()
+        .map(|p| {
+            p.file_name().unwrap().to_str().unwrap()[..20]
+                .parse()
+                .unwrap()
+        })
+        .collect()
+}
+
+/// 19.4: a crash while `truncate_front` or `truncate_back` removed several segments, in
+/// the namespace-chaos model (any subset of the removals survives), left a log that
+/// refused to open, and point-in-time recovery then deleted acknowledged entries.
+#[test]
+fn issue_19_4_a_crash_while_several_segments_are_removed_always_reopens() {
+    let n = 200;
+    let firsts = first_indexes(&built(n));
+    assert!(firsts.len() >= 5, "{firsts:?}");
+    let mut models = vec![Crash::ProcessKill, Crash::DropUnsynced];
+    models.extend((0..24).map(|seed| Crash::NamespaceChaos { seed }));
+    let front = firsts[3] + 2; // removes the first three segments
+    let back = firsts[1] + 2; // removes all but the first two
+    let mut states = 0;
+    for front_side in [true, false] {
+        states += explore_crashes(
+            || built(n),
+            &models,
+            |fs| {
+                let wal = Wal::open(dir(), small(fs)).ok()?;
+                let r = if front_side {
+                    wal.truncate_front(front)
+                } else {
+                    wal.truncate_back(back)
+                };
+                std::mem::forget(wal);
+                Some(r.is_ok())
+            },
+            |point, image, outcome| {
+                for mode in [RecoveryMode::TolerateTornTail, RecoveryMode::PointInTime] {
+                    let what = format!("front {front_side} {point:?} {mode:?} {outcome:?}");
+                    let wal = Wal::open(dir(), small(&image).recovery(mode))
+                        .unwrap_or_else(|e| panic!("{what}: refused: {e}"));
+                    let (first, last) = (wal.first_index(), wal.last_index());
+                    if front_side {
+                        assert_eq!(last, n, "{what}");
+                        assert!(first <= front, "{what}: first {first}");
+                        if *outcome == Some(true) {
+                            assert_eq!(first, front, "{what}");
+                        }
+                    } else {
+                        assert_eq!(first, 1, "{what}");
+                        assert!(last >= back, "{what}: last {last}");
+                        if *outcome == Some(true) {
+                            assert_eq!(last, back, "{what}");
+                        }
+                    }
+                    holds(&wal, first, last, entry, &what);
+                }
+            },
+        );
+    }
+    common::report(&format!(
+        "19.4: {states} crash states while removing segments"
+    ));
+    assert!(states > 500, "{states}");
+}
+
+/// 19.5: `truncate_back` into a segment whose footer is damaged deleted the later segments,
+/// then failed without poisoning; later appends were acknowledged and lost.
+#[test]
+fn issue_19_5_truncate_back_checks_before_it_deletes() {
+    let fs = built(120);
+    let firsts = first_indexes(&fs);
+    // Damage the second segment's footer (its last bytes).
+    let path = dir().join(format!("{:020}.wal", firsts[1]));
+    let mut bytes = fs.read_file(&path).unwrap();
+    let at = bytes.len() - 12;
+    bytes[at] ^= 0xff;
+    fs.write_file(&path, &bytes);
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    let err = wal.truncate_back(firsts[1] + 3).unwrap_err();
+    assert!(matches!(err, Error::Corruption { .. }), "{err}");
+    // Nothing was deleted, and the log still appends where it did.
+    assert_eq!(first_indexes(&fs), firsts);
+    assert_eq!(wal.append(&entry(121)).unwrap(), 121);
+    wal.close().unwrap();
+    let wal = Wal::open(dir(), small(&fs.crash(Crash::DropUnsynced))).unwrap();
+    assert_eq!(wal.last_index(), 121);
+    assert_eq!(wal.get::<Blob>(121).unwrap(), entry(121));
+}
+
+/// 19.6: `close()` under `SyncPolicy::Never` did not sync, though the policy's doc says
+/// `close()` does.
+#[test]
+fn issue_19_6_close_syncs_under_every_policy() {
+    for policy in [
+        SyncPolicy::Never,
+        SyncPolicy::Interval(Duration::from_secs(3600)),
+        SyncPolicy::Batch {
+            max_bytes: 1 << 30,
+            max_delay: Duration::from_secs(3600),
+        },
+    ] {
+        let fs = SimFs::new();
+        let wal = Wal::open(dir(), small(&fs).sync(policy)).unwrap();
+        for i in 1..=10 {
+            wal.append(&entry(i)).unwrap();
+        }
+        wal.close().unwrap();
+        let wal = Wal::open(dir(), small(&fs.crash(Crash::DropUnsynced))).unwrap();
+        holds(&wal, 1, 10, entry, &format!("{policy:?}"));
+    }
+}
+
+/// 19.7: an iterator silently ended after `truncate_front` or retention removed the segment
+/// it was about to read, though entries it was created to yield are still in the log.
+#[test]
+fn issue_19_7_an_iterator_does_not_end_silently_after_truncate_front() {
+    let fs = built(200);
+    let firsts = first_indexes(&fs);
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    // Opened its segment (it read one entry): it keeps reading it, then the rest.
+    let mut opened = wal.iter_from(firsts[1]).unwrap();
+    assert_eq!(opened.next().unwrap().unwrap().index(), firsts[1]);
+    // Not yet opened (seeked only): the segment is gone, which it must say.
+    let unopened = wal.iter_from(firsts[2] + 1).unwrap();
+    wal.truncate_front(firsts[3] + 2).unwrap();
+    let rest: Vec<u64> = opened.map(|r| r.unwrap().index()).collect();
+    assert_eq!(rest, (firsts[1] + 1..=200).collect::<Vec<_>>());
+    let got: Vec<_> = unopened.collect();
+    assert!(
+        matches!(got.first(), Some(Err(Error::Io { .. }))) || got.len() as u64 == 200 - firsts[2],
+        "neither the entries nor an error: {} items, first {:?}",
+        got.len(),
+        got.first()
+            .map(|r| r.as_ref().map(wal_core::RawEntry::index))
+    );
+}
+
+/// 19.8: reopening with a smaller `max_entry_size` than entries on disk reported
+/// corruption, and `PointInTime` cut the whole log. An option never turns intact data into
+/// damage: the log opens and reads what is there, and appends keep to the new limit.
+#[test]
+fn issue_19_8_a_smaller_max_entry_size_never_makes_intact_data_damage() {
+    let fs = SimFs::new();
+    let big = |i: u64| Blob::new(1, vec![(i % 251) as u8; 2000]);
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    for i in 1..=27 {
+        wal.append(&big(i)).unwrap();
+    }
+    wal.sync().unwrap();
+    std::mem::forget(wal);
+    for crash in [Crash::ProcessKill, Crash::DropUnsynced] {
+        for mode in [
+            RecoveryMode::TolerateTornTail,
+            RecoveryMode::Strict,
+            RecoveryMode::PointInTime,
+            RecoveryMode::Salvage,
+        ] {
+            let image = fs.crash(crash);
+            let what = format!("{crash:?} {mode:?}");
+            let wal = Wal::open(dir(), small(&image).max_entry_size(1000).recovery(mode))
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(
+                wal.recovery_report().is_clean(),
+                "{what}: {:?}",
+                wal.recovery_report()
+            );
+            holds(&wal, 1, 27, big, &what);
+            if mode != RecoveryMode::Salvage {
+                assert!(matches!(
+                    wal.append(&big(28)),
+                    Err(Error::EntryTooLarge { .. })
+                ));
+            }
+        }
+    }
+}
+
+/// 19.9: `truncate_back(u64::MAX)` overflowed (a panic in debug builds). Edge arguments of
+/// every index-taking call answer with a value or an error, never a panic.
+#[test]
+fn issue_19_9_edge_arguments_never_panic() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    for i in 1..=5 {
+        wal.append(&entry(i)).unwrap();
+    }
+    for index in [0, 1, 5, 6, 7, u64::MAX - 1, u64::MAX] {
+        let _ = wal.get_raw(index);
+        let _ = wal.iter_from(index).map(Iterator::count);
+        let _ = wal.get_range::<Blob>(index..index.saturating_add(2));
+        let _ = wal.get_range::<Blob>(index..u64::MAX);
+        let _ = wal.wait_durable(index);
+    }
+    for index in [0, 1, 5, 7, u64::MAX] {
+        assert!(matches!(
+            wal.append_at(index, &entry(6)),
+            Err(Error::IndexMismatch { .. })
+        ));
+    }
+    wal.append_at(6, &entry(6)).unwrap();
+    assert!(matches!(
+        wal.truncate_back(u64::MAX),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    assert!(matches!(
+        wal.truncate_front(u64::MAX),
+        Err(Error::IndexOutOfRange { .. })
+    ));
+    assert_eq!((wal.first_index(), wal.last_index()), (1, 6));
+    wal.truncate_back(0).unwrap();
+    assert_eq!(wal.last_index(), 0);
+}
+
+/// 19 (minor): a file of up to 63 bytes named like a later segment was deleted silently at
+/// open; it is quarantined like a cut tail, and reported.
+#[test]
+fn issue_19_minor_a_short_stray_segment_file_is_quarantined_not_deleted() {
+    let fs = built(10);
+    let stray = dir().join("00000000000000000099.wal");
+    fs.write_file(&stray, b"not a segment, but short");
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    let report = wal.recovery_report();
+    assert_eq!(report.quarantined.len(), 1, "{report:?}");
+    let kept = &report.quarantined[0];
+    assert_eq!(
+        fs.read_file(kept).as_deref(),
+        Some(&b"not a segment, but short"[..])
+    );
+    assert!(fs.read_file(&stray).is_none());
+    assert_eq!(wal.last_index(), 10);
+}
