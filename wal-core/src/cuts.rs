@@ -26,7 +26,8 @@ impl Cuts {
         self.generation.load(Ordering::Acquire)
     }
 
-    /// Records a cut after `last_kept`, before anything on disk changes.
+    /// Records a cut after `last_kept`: after the log's last index is lowered, before any
+    /// frame is appended in place of the removed ones.
     pub(crate) fn record(&self, last_kept: u64) {
         let mut kept = lock(&self.kept);
         let generation = self.generation.load(Ordering::Acquire) + 1;

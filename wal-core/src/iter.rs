@@ -153,7 +153,8 @@ impl Iter {
             }
             let at_seg = self.seg;
             let result = self.frame(&seg, pos, end);
-            let removed = result.is_err() && (seg.is_removed() || pos >= seg.end());
+            let now_end = seg.end();
+            let removed = result.is_err() && (seg.is_removed() || pos >= now_end);
             if self.seg == at_seg {
                 self.cur = Some(seg);
             }
@@ -162,6 +163,9 @@ impl Iter {
                 Ok(None) => {}
                 // Entries truncated while reading end the iteration; they are not damage.
                 Err(_) if removed => return Ok(None),
+                // A truncation lowered the end (before it cut the file) while this read ran
+                // past it: read again up to the new end.
+                Err(_) if now_end < end => self.buf_seg = usize::MAX,
                 // Bytes read while a cut rewrote them: read again, from the file.
                 Err(_) if self.cuts.generation() != self.cuts_seen => self.check_cuts(),
                 Err(e) => return Err(e),

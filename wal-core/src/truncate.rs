@@ -53,6 +53,10 @@ impl Wal {
         pending.reset(index + 1, tail.pos, index + 1 - next.first_index());
         inner.assigned.store(index, Ordering::Release);
         inner.durable.store(index, Ordering::Release);
+        // After the last index drops (an iterator that sees this cut's generation also sees
+        // the lower last index) and before the writer lock is released (no frame appended
+        // in place of a removed one is on disk yet).
+        inner.cuts.record(index);
         inner.end_epoch(pending);
         Ok(())
     }
@@ -140,8 +144,6 @@ impl Inner {
         index: u64,
         inside_batch: bool,
     ) -> Result<()> {
-        // Iterators learn of the cut before any byte changes.
-        self.cuts.record(index);
         let fs = &self.opts.fs;
         let seg = &segments[k];
         let removed = &segments[k + 1..];

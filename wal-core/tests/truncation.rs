@@ -395,3 +395,71 @@ fn issue_5_truncate_back_at_the_last_index_makes_it_durable() {
     let wal = Wal::open(dir(), opts(&fs.crash(Crash::DropUnsynced))).unwrap();
     expect_range(&wal, 1, 1);
 }
+
+/// A failure once, at any operation inside a truncation, leaves a live log that is either
+/// poisoned or right: appends acknowledged after it are at the indexes they were given and
+/// survive power loss, and `close` returns.
+#[test]
+fn a_fault_once_inside_truncation_leaves_the_live_log_poisoned_or_right() {
+    let base = SimFs::new();
+    let firsts = build(&base, 300);
+    let mut runs = 0;
+    for front in [false, true] {
+        let index = if front { firsts[3] + 2 } else { firsts[2] + 3 };
+        for k in 0.. {
+            let fs = base.crash(Crash::ProcessKill);
+            let wal = Wal::open(dir(), opts(&fs).sync(SyncPolicy::Always)).unwrap();
+            fs.set_fault(Some(Fault {
+                op: None,
+                skip: k,
+                persistent: false,
+                error: FaultError::Eio,
+            }));
+            let result = if front {
+                wal.truncate_front(index)
+            } else {
+                wal.truncate_back(index)
+            };
+            if !fs.fault_fired() {
+                assert!(result.is_ok());
+                break;
+            }
+            let what = format!("front {front} fault at op {k}: {result:?}");
+            let mut acked = Vec::new();
+            for n in 0..5u8 {
+                match wal.append(&Blob::new(9, vec![n; 20])) {
+                    Ok(i) => acked.push((i, n)),
+                    Err(Error::Poisoned { .. }) => break,
+                    Err(e) => panic!("{what}: {e}"),
+                }
+            }
+            for w in acked.windows(2) {
+                assert_eq!(w[1].0, w[0].0 + 1, "{what}");
+            }
+            common::within(std::time::Duration::from_secs(20), move || wal.close())
+                .unwrap_or_else(|e| assert!(acked.is_empty(), "{what}: close: {e}"));
+            let img = fs.crash(Crash::DropUnsynced);
+            let wal = Wal::open(dir(), opts(&img)).unwrap_or_else(|e| panic!("{what}: {e}"));
+            for &(i, n) in &acked {
+                assert_eq!(
+                    wal.get::<Blob>(i)
+                        .unwrap_or_else(|e| panic!("{what}: {i}: {e}")),
+                    Blob::new(9, vec![n; 20]),
+                    "{what}"
+                );
+            }
+            // Everything else is the original sequence, a prefix of it, or less the front.
+            let kept = read_all(&wal);
+            let first_new = acked.first().map_or(u64::MAX, |a| a.0);
+            assert!(
+                kept.iter()
+                    .filter(|(i, _)| *i < first_new)
+                    .all(|(i, b)| *b == entry(*i)),
+                "{what}"
+            );
+            runs += 1;
+        }
+    }
+    common::report(&format!("truncation: {runs} runs with a fault once inside"));
+    assert!(runs > 20, "{runs}");
+}
