@@ -70,7 +70,7 @@
 //!
 //! # The mark files
 //!
-//! Two small files, each written whole (temporary name, sync, rename, directory sync), each
+//! Three small files, each written whole (temporary name, sync, rename, directory sync), each
 //! 28 bytes: magic (8) | log identity `u64` | value `u64` | masked CRC-32 of the 24 bytes
 //! before it. A log without them (made by an older writer) is read without their checks.
 //!
@@ -80,7 +80,13 @@
 //! - `HIGH_WATER` (magic `b"TWALHIW1"`): the sequence number of the newest segment. Written
 //!   after a new segment is durable and before anything is appended to it, and lowered before
 //!   `truncate_back` removes segments; a log whose newest segment is older than it has lost a
-//!   segment that may have held acknowledged entries, and is refused.
+//!   segment that may have held acknowledged entries, and is refused. Segments newer than it
+//!   were being removed when a crash came, and are removed at open.
+//! - `CUT` (magic `b"TWALCUT1"`): the last index `truncate_back` keeps when it cuts inside a
+//!   batch. Written before the segment is shortened and removed once the batch-end frame
+//!   after the kept entries is synced: a crash between the two leaves the kept entries as
+//!   an unfinished batch that ends exactly at this index, which recovery then reads as
+//!   finished (and finishes with a batch-end frame) instead of cutting it as torn.
 
 use crate::le::{le_u32, le_u64};
 
@@ -119,6 +125,8 @@ const MASK_DELTA: u32 = 0xa282_ead8;
 pub const LOW_WATER_MAGIC: [u8; 8] = *b"TWALLOW1";
 /// Magic bytes of the high-water file.
 pub const HIGH_WATER_MAGIC: [u8; 8] = *b"TWALHIW1";
+/// Magic bytes of the cut file.
+pub const CUT_MAGIC: [u8; 8] = *b"TWALCUT1";
 /// Size of a mark file.
 pub const MARK_LEN: usize = 28;
 

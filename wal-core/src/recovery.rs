@@ -82,6 +82,9 @@ pub(crate) struct TailState {
     pub window_crc: u32,
     /// The tail ends with a footer: appends go to a new segment.
     pub sealed: Option<u32>,
+    /// The tail's entries end in a batch that the `CUT` mark finished: it needs its
+    /// batch-end frame before anything is appended.
+    pub close_batch: bool,
 }
 
 /// The outcome of recovery.
@@ -95,6 +98,8 @@ pub(crate) struct Recovered {
     pub first_index: u64,
     /// Whether the low-water file exists.
     pub has_low_water: bool,
+    /// Whether a `CUT` file exists: removed once the batch it finishes is closed.
+    pub has_cut_mark: bool,
 }
 
 /// A segment file as recovery read it.
@@ -153,6 +158,8 @@ struct Plan {
 pub(crate) const LOW_WATER: &str = "LOW_WATER";
 /// The name of the high-water file in the log directory.
 pub(crate) const HIGH_WATER: &str = "HIGH_WATER";
+/// The name of the cut file in the log directory.
+pub(crate) const CUT: &str = "CUT";
 
 /// Recovers the log in `dir` according to `mode`.
 pub(crate) fn recover(
@@ -173,6 +180,7 @@ pub(crate) fn recover(
             n.ends_with(segment::TMP_SUFFIX)
                 || *n == &format!("{LOW_WATER}.tmp")
                 || *n == &format!("{HIGH_WATER}.tmp")
+                || *n == &format!("{CUT}.tmp")
         })
         .map(|n| dir.join(n))
         .collect();
@@ -183,6 +191,14 @@ pub(crate) fn recover(
         ..RecoveryReport::default()
     };
     let writable = mode != RecoveryMode::Salvage;
+    // The last index an interrupted `truncate_back` into a batch keeps (its log identity is
+    // checked with the other marks').
+    let cut_mark = if names.iter().any(|n| n == CUT) {
+        Some(read_mark(&**fs, dir, CUT_MARK, None)?)
+    } else {
+        None
+    };
+    let closed_at = cut_mark.map(|(_, index)| index);
 
     let mut found: Vec<Found> = Vec::with_capacity(indexed.len());
     let mut drop_short_tail = None;
@@ -276,11 +292,18 @@ pub(crate) fn recover(
                         header.first_index,
                         seed,
                         max_payload,
+                        closed_at.filter(|_| is_last),
                     );
                     Body::Scanned { bytes, scan }
                 } else {
                     let bytes = io::read_range(&*file, 0, n).map_err(read_err)?;
-                    let scan = segment::scan(&bytes, header.first_index, seed, max_payload);
+                    let scan = segment::scan(
+                        &bytes,
+                        header.first_index,
+                        seed,
+                        max_payload,
+                        closed_at.filter(|_| is_last),
+                    );
                     Body::Scanned { bytes, scan }
                 }
             }
@@ -293,6 +316,15 @@ pub(crate) fn recover(
         });
     }
 
+    if let (Some((id, _)), Some(expected)) = (cut_mark, log_id)
+        && id != expected
+    {
+        return Err(Error::ForeignSegment {
+            path: dir.join(CUT),
+            expected,
+            found: id,
+        });
+    }
     let low_water = if has_low_water {
         Some(read_mark(&**fs, dir, LOW_WATER_MARK, log_id)?)
     } else {
@@ -346,6 +378,7 @@ pub(crate) fn recover(
             report,
             first_index: 1,
             has_low_water,
+            has_cut_mark: cut_mark.is_some(),
         };
         if writable {
             repair(
@@ -513,6 +546,7 @@ pub(crate) fn recover(
                         marker_end: f.len,
                         window_crc: 0,
                         sealed: Some(s.crc),
+                        close_batch: false,
                     });
                 }
                 Segment::sealed(
@@ -554,6 +588,7 @@ pub(crate) fn recover(
                         valid_end: scan.valid_end,
                         marker_end: scan.marker_end.min(scan.valid_end),
                         window_crc: scan.window_crc,
+                        close_batch: scan.closed_by_cut,
                     });
                 }
                 let footer_at = scan
@@ -589,6 +624,7 @@ pub(crate) fn recover(
         report,
         first_index,
         has_low_water,
+        has_cut_mark: cut_mark.is_some(),
     })
 }
 
@@ -619,6 +655,8 @@ pub(crate) struct Mark(pub &'static str, pub [u8; 8]);
 pub(crate) const LOW_WATER_MARK: Mark = Mark(LOW_WATER, crate::format::LOW_WATER_MAGIC);
 /// The sequence number of the newest segment.
 pub(crate) const HIGH_WATER_MARK: Mark = Mark(HIGH_WATER, crate::format::HIGH_WATER_MAGIC);
+/// The last index an interrupted `truncate_back` into a batch keeps.
+pub(crate) const CUT_MARK: Mark = Mark(CUT, crate::format::CUT_MAGIC);
 
 /// Reads a mark file: `(log_id, value)`.
 fn read_mark(
@@ -675,6 +713,18 @@ pub(crate) fn write_mark(
 /// Where bytes cut from `segment` at `offset` are kept.
 fn quarantine_name(segment: &Path, offset: u64) -> PathBuf {
     PathBuf::from(format!("{}.cut-{offset}", segment.display()))
+}
+
+/// Removes a mark file durably (remove, directory sync); a missing one is not an error.
+pub(crate) fn remove_mark(fs: &dyn FileSystem, dir: &Path, mark: Mark) -> Result<()> {
+    let path = dir.join(mark.0);
+    match fs.remove(&path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io("remove", &path, e)),
+    }
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io("sync directory", dir, e))
 }
 
 fn corrupt(path: &Path, offset: u64, kind: CorruptionKind) -> Error {

@@ -286,6 +286,8 @@ pub(crate) struct Scan {
     pub footer: Option<(format::Footer, u32)>,
     /// Whether a nonzero byte follows `valid_end`.
     pub nonzero_after: bool,
+    /// The entries end in a batch that a `CUT` mark finished (no batch-end frame yet).
+    pub closed_by_cut: bool,
 }
 
 impl Scan {
@@ -296,7 +298,13 @@ impl Scan {
 
 /// Scans the frames of a whole segment held in `b`, whose header says entries start at
 /// `first_index`. Never panics and never allocates by a length read from `b`.
-pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> Scan {
+pub(crate) fn scan(
+    b: &[u8],
+    first_index: u64,
+    seed: u32,
+    max_payload: u32,
+    closed_at: Option<u64>,
+) -> Scan {
     // Windows closed by a verified sync marker need no per-frame CRC.
     let (verified, positions) = crate::windows::verified_prefix(b, first_index, seed, max_payload);
     scan_from(
@@ -307,13 +315,19 @@ pub(crate) fn scan(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> S
         first_index,
         seed,
         max_payload,
+        closed_at,
     )
 }
 
 /// [`scan`] from `verified`, the end of a prefix whose windows verified (see
 /// [`crate::windows`]) and which holds the entries at `positions`. `b` may hold zeros
 /// before `verified`: nothing before it is read. Bytes from `zeros_from` on are known to
-/// be zeros.
+/// be zeros. A batch left unfinished exactly at `closed_at` (the `CUT` mark of a
+/// `truncate_back` that a crash interrupted) counts as finished there.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the scan's inputs, all plain values"
+)]
 pub(crate) fn scan_from(
     b: &[u8],
     verified: usize,
@@ -322,6 +336,7 @@ pub(crate) fn scan_from(
     first_index: u64,
     seed: u32,
     max_payload: u32,
+    closed_at: Option<u64>,
 ) -> Scan {
     let mut pos = verified;
     let mut marker_end = pos;
@@ -400,6 +415,13 @@ pub(crate) fn scan_from(
         pos += h.frame_len();
     };
     let stop_offset = pos as u64;
+    let last_scanned = (first_index + positions.len() as u64).checked_sub(1);
+    let mut closed_by_cut = false;
+    if batch.is_some() && closed_at.is_some() && last_scanned == closed_at {
+        // What follows the kept entries (if anything) is the torn remainder of the cut.
+        batch = None;
+        closed_by_cut = true;
+    }
     let (valid_end, stop) = match batch {
         Some((start, before)) => {
             positions.truncate(before);
@@ -428,6 +450,7 @@ pub(crate) fn scan_from(
         window_crc: format::crc(seed, b.get(marker_end..valid_end).unwrap_or_default()),
         footer,
         nonzero_after,
+        closed_by_cut,
     }
 }
 

@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use crate::error::{CorruptionKind, Error, Result};
-use crate::format::{self, FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
+use crate::format::{FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::io;
 use crate::recovery;
 use crate::segment::{self, Segment, Stop};
@@ -167,29 +167,27 @@ impl Inner {
             fs.sync_dir(&self.dir)
                 .map_err(|e| Error::io("sync directory", &self.dir, e))?;
         }
+        // Frames are never rewritten: a cut inside a batch leaves its kept frames saying
+        // "more follows" until a batch-end frame is synced after them. The `CUT` mark tells
+        // recovery, if a crash comes between, that the batch ends at `index`.
+        let closed_at = inside_batch.then_some(index);
+        if inside_batch {
+            recovery::write_mark(&**fs, &self.dir, recovery::CUT_MARK, self.log_id, index)?;
+        }
         seg.truncate_to(cut, index, self.seed)?;
         file.set_len(cut)
             .map_err(|e| Error::io("truncate", &seg.path, e))?;
-        let mut end = cut;
-        if inside_batch {
-            let mut frame = Vec::new();
-            format::encode_batch_end(&mut frame, self.seed, index);
-            io::write_all_at(&*file, &frame, cut).map_err(|e| Error::io("write", &seg.path, e))?;
-            end += frame.len() as u64;
-            seg.publish(end, &[], index);
-        }
-        file.sync_data()
-            .map_err(|e| Error::io("sync", &seg.path, e))?;
         // Rebuild the writer's window from what is left, as recovery would.
-        let n = usize::try_from(end).unwrap_or(usize::MAX);
+        let n = usize::try_from(cut).unwrap_or(usize::MAX);
         let bytes = io::read_range(&*file, 0, n).map_err(|e| Error::io("read", &seg.path, e))?;
         let scan = segment::scan(
             &bytes,
             seg.first_index(),
             self.seed,
             self.opts.max_entry_size,
+            closed_at,
         );
-        if scan.stop != Stop::Eof || scan.valid_end != end {
+        if scan.stop != Stop::Eof || scan.valid_end != cut {
             let kind = match scan.stop {
                 Stop::Damage(kind) => kind,
                 _ => CorruptionKind::Truncated,
@@ -200,19 +198,26 @@ impl Inner {
         *tail = Tail::new(
             Arc::clone(seg),
             file,
-            end,
+            cut,
             scan.marker_end,
             scan.window_crc,
             self.seed,
             self.opts.segment_size,
         );
-        tail.allocated = self.opts.preallocate.then_some(end);
+        tail.allocated = self.opts.preallocate.then_some(cut);
         tail.next_seq = next_seq.max(tail.next_seq);
+        if inside_batch {
+            tail.write_batch_end()
+                .map_err(|e| Error::io("write", &seg.path, e))?;
+        }
         tail.write_marker()
             .map_err(|e| Error::io("write", &seg.path, e))?;
         tail.file
             .sync_data()
             .map_err(|e| Error::io("sync", &seg.path, e))?;
+        if inside_batch {
+            recovery::remove_mark(&**fs, &self.dir, recovery::CUT_MARK)?;
+        }
         self.replace_segments(|list| list.truncate(k + 1));
         Ok(())
     }

@@ -132,6 +132,7 @@ impl Wal {
             rec.log_id
         };
         let seed = format::crc_seed(log_id);
+        let rec_cut_mark = rec.has_cut_mark;
         let mut segments = rec.segments;
         let mut first_index = rec.first_index;
         let mut tail = match (rec.tail, segments.last()) {
@@ -147,6 +148,12 @@ impl Wal {
                     opts.segment_size,
                 );
                 tail.sealed = t.sealed;
+                if t.close_batch {
+                    // A `truncate_back` into a batch was interrupted: finish its batch
+                    // before anything is appended (synced below, with the first sync).
+                    tail.write_batch_end()
+                        .map_err(|e| Error::io("write", &seg.path, e))?;
+                }
                 if opts.preallocate {
                     tail.allocated = Some(
                         tail.file
@@ -230,6 +237,9 @@ impl Wal {
             // Entries found after the last sync marker were written but maybe never synced:
             // make them durable now, so that `durable_index()` is true from the start.
             inner.sync_now()?;
+            if rec_cut_mark {
+                recovery::remove_mark(&*inner.opts.fs, &inner.dir, recovery::CUT_MARK)?;
+            }
         }
         let flusher = match inner.opts.sync {
             SyncPolicy::Interval(_) | SyncPolicy::Batch { .. } if !read_only => {

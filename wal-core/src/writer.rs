@@ -323,6 +323,24 @@ impl Tail {
         format::encode_marker(out, self.seed, last_index, window_len, window_crc);
     }
 
+    /// Writes a batch-end frame after the last entry written: it finishes a batch that
+    /// `truncate_back` cut short. Not synced.
+    pub(crate) fn write_batch_end(&mut self) -> std::io::Result<()> {
+        let mut frame = std::mem::take(&mut self.scratch);
+        frame.clear();
+        format::encode_batch_end(&mut frame, self.seed, self.last_written);
+        let written = self
+            .reserve(frame.len() as u64)
+            .and_then(|()| io::write_all_at(&*self.file, &frame, self.pos));
+        if written.is_ok() {
+            self.window.update(&frame);
+            self.pos += frame.len() as u64;
+            self.seg.publish(self.pos, &[], self.last_written);
+        }
+        self.scratch = frame;
+        written
+    }
+
     /// Writes a sync marker covering everything since the previous one, if anything is.
     /// Returns whether a marker was written.
     pub(crate) fn write_marker(&mut self) -> std::io::Result<bool> {
