@@ -55,6 +55,18 @@ pub enum Error {
     /// An option is out of range.
     #[error("invalid options: {0}")]
     InvalidOptions(String),
+    /// A batch is larger than one segment can hold: its frames and their footer entries
+    /// must fit in a segment addressed by 32-bit offsets (about 4 GiB). Nothing was
+    /// appended.
+    #[error(
+        "batch of {size} bytes (and counting) is larger than the {max} bytes a segment can hold"
+    )]
+    BatchTooLarge {
+        /// Bytes encoded when the batch was refused (frames, and 4 per entry for the footer).
+        size: u64,
+        /// The most a batch can take.
+        max: u64,
+    },
     /// An entry's payload is larger than `Options::max_entry_size`.
     #[error("entry payload of {size} bytes is larger than the maximum of {max} bytes")]
     EntryTooLarge {

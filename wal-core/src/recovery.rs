@@ -710,6 +710,13 @@ pub(crate) fn write_mark(
         .map_err(|e| Error::io("sync directory", dir, e))
 }
 
+/// Writes the quarantine file `q` holding `bytes`, durably.
+fn write_quarantine(fs: &dyn FileSystem, q: &Path, bytes: &[u8]) -> Result<()> {
+    let qf = fs.create_new(q).map_err(|e| Error::io("create", q, e))?;
+    io::write_all_at(&*qf, bytes, 0).map_err(|e| Error::io("write", q, e))?;
+    qf.sync_data().map_err(|e| Error::io("sync", q, e))
+}
+
 /// Where bytes cut from `segment` at `offset` are kept.
 fn quarantine_name(segment: &Path, offset: u64) -> PathBuf {
     PathBuf::from(format!("{}.cut-{offset}", segment.display()))
@@ -830,11 +837,19 @@ fn repair(
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                     Err(e) => return Err(Error::io("remove", &q, e)),
                 }
-                let qf = fs.create_new(&q).map_err(|e| Error::io("create", &q, e))?;
-                io::write_all_at(&*qf, cut_bytes, 0).map_err(|e| Error::io("write", &q, e))?;
-                qf.sync_data().map_err(|e| Error::io("sync", &q, e))?;
-                report.quarantined.push(q);
                 dir_dirty = true;
+                match write_quarantine(fs, &q, cut_bytes) {
+                    Ok(()) => report.quarantined.push(q),
+                    // A full disk must not keep the log from opening: the cut is still
+                    // reported in `cuts`, only its copy is not kept.
+                    Err(Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::StorageFull =>
+                    {
+                        let _ = fs.remove(&q);
+                        tracing::warn!(segment = %f.path.display(), offset = cut.offset, bytes = cut.bytes, "wal: no room to keep the cut bytes; cut without a copy");
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         }
         if dir_dirty {

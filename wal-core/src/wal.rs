@@ -202,6 +202,7 @@ impl Wal {
             segment_size: opts.segment_size,
             max_segment_entries: opts.max_segment_entries,
             max_entry_size: opts.max_entry_size,
+            max_unit: crate::writer::MAX_UNIT,
         };
         let inner = Arc::new(Inner {
             dir,
@@ -227,16 +228,17 @@ impl Wal {
             opts,
         });
         if !read_only {
-            // A tail that was sealed before a crash takes no more entries: start the next segment.
-            if let Some(t) = lock(&inner.tail).as_mut().filter(|t| t.sealed.is_some()) {
-                inner.rotate(t)?;
-                let mut p = lock(&inner.pending);
-                p.reset(last + 1, HEADER_LEN as u64, 0);
-                inner.epoch.store(p.epoch, Ordering::Release);
+            // A tail that was sealed before a crash takes no more entries: the first append
+            // starts the next segment (opening needs no free space).
+            if lock(&inner.tail)
+                .as_ref()
+                .is_some_and(|t| t.sealed.is_some())
+            {
+                lock(&inner.pending).rotate_next = true;
             }
             // Entries found after the last sync marker were written but maybe never synced:
             // make them durable now, so that `durable_index()` is true from the start.
-            inner.sync_now()?;
+            inner.sync_at_open()?;
             if rec_cut_mark {
                 recovery::remove_mark(&*inner.opts.fs, &inner.dir, recovery::CUT_MARK)?;
             }
@@ -282,10 +284,13 @@ impl Wal {
     }
 
     /// Appends entries as one batch: after a crash either all of them are in the log or none.
-    /// Returns the range of indexes they got (empty for an empty slice).
+    /// Returns the range of indexes they got (empty for an empty slice). A batch lives in one
+    /// segment, so it can hold at most about 4 GiB (its frames, 18 bytes each plus the
+    /// payload, and 4 bytes per entry for the segment's footer).
     ///
     /// # Errors
-    /// As [`Wal::append`]; when one entry fails to encode, none is appended.
+    /// As [`Wal::append`]; [`Error::BatchTooLarge`] for a batch a segment cannot hold,
+    /// refused while it is encoded. When one entry fails, none is appended.
     pub fn append_batch<E: Entry>(&self, entries: &[E]) -> Result<std::ops::Range<u64>> {
         let last = self.inner.append(entries, None)?;
         Ok(last + 1 - entries.len() as u64..last + 1)
@@ -329,6 +334,8 @@ impl Wal {
     }
 
     /// The index of the last entry appended (`first_index() - 1` when the log is empty).
+    /// After a failure poisoned the log, the last entry written to a file: an append that
+    /// failed, and entries still buffered then, are not counted.
     #[must_use]
     pub fn last_index(&self) -> u64 {
         self.inner.assigned.load(Ordering::Acquire)
@@ -442,6 +449,15 @@ impl Inner {
         let _ = self
             .poison
             .set(Arc::new(std::io::Error::new(kind, err.to_string())));
+        // Entries still buffered will never be written: the log ends at the last one that
+        // reached a file (readable, if not durable), and `last_index()` says so.
+        let written = self
+            .segments()
+            .last()
+            .map_or(self.first_index.load(Ordering::Acquire) - 1, |s| {
+                s.last_index()
+            });
+        self.assigned.fetch_min(written, Ordering::AcqRel);
         self.wake_waiters();
         err
     }
@@ -471,6 +487,9 @@ impl Inner {
         self.check_writable()?;
         let (last, buffered, since, epoch) = {
             let mut p = lock(&self.pending);
+            // Checked again under the buffer's lock: nothing is assigned after a poisoning
+            // lowered `assigned`.
+            self.check_writable()?;
             if let Some(given) = at.filter(|&i| i != p.next_index) {
                 return Err(Error::IndexMismatch {
                     expected: p.next_index,
@@ -531,6 +550,30 @@ impl Inner {
             }
             result?;
         }
+    }
+
+    /// `sync_now` at open, which must not need free space: when there is no room for the
+    /// sync marker, the entries after the last one are made durable by an fdatasync alone
+    /// (recovery keeps complete frames after the last marker), and the marker waits for
+    /// the next sync.
+    fn sync_at_open(&self) -> Result<()> {
+        let mut guard = lock(&self.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Ok(());
+        };
+        match tail.write_marker() {
+            Ok(false) => return Ok(()),
+            Ok(true) => lock(&self.pending).note_marker(),
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                tracing::warn!(segment = %tail.seg.path.display(), "wal: no room for a sync marker at open; synced without one");
+            }
+            Err(e) => return Err(self.poison(Error::io("write", &tail.seg.path, e))),
+        }
+        tail.file
+            .sync_data()
+            .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
+        self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Writes the buffer, a sync marker, and fdatasyncs. Publishes the new durable index.

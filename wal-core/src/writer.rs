@@ -16,6 +16,12 @@ pub(crate) const FLUSH_AT: usize = 1 << 20;
 /// metadata update, and recovery reads at most this many zeros past the tail's data.
 pub(crate) const PREALLOCATE_STEP: u64 = 4 << 20;
 
+/// The most bytes one unit (an entry or a batch, with 4 bytes of footer per entry) can
+/// take: a segment holding it, its header, a sync marker and its footer stays within the
+/// 32-bit offsets of the format.
+pub(crate) const MAX_UNIT: u64 = u32::MAX as u64
+    - (HEADER_LEN + format::MARKER_FRAME_LEN + FRAME_HEADER_LEN + format::FOOTER_FIXED_LEN) as u64;
+
 /// Frames buffered for one segment.
 #[derive(Debug, Default)]
 pub(crate) struct Chunk {
@@ -35,6 +41,8 @@ pub(crate) struct Limits {
     pub segment_size: u64,
     pub max_segment_entries: Option<u64>,
     pub max_entry_size: u32,
+    /// The most one unit may take: [`MAX_UNIT`] (smaller in tests).
+    pub max_unit: u64,
 }
 
 /// Encoded frames waiting to be written, and the index the next entry gets.
@@ -54,6 +62,8 @@ pub(crate) struct Pending {
     /// Counts the times `truncate_back` reset the buffer: an index assigned in an earlier
     /// epoch was made durable by that truncation's sync (and maybe removed after it).
     pub epoch: u64,
+    /// The segment being filled is sealed: the next unit starts a new one.
+    pub rotate_next: bool,
 }
 
 impl Pending {
@@ -68,6 +78,7 @@ impl Pending {
             spare: Vec::new(),
             limits,
             epoch: 0,
+            rotate_next: false,
         }
     }
 
@@ -101,11 +112,18 @@ impl Pending {
                     .map_err(|source| Error::Encode { type_id, source })
             };
             let size = chunk.bytes.len() - start - FRAME_HEADER_LEN;
+            let unit = (chunk.bytes.len() - batch_start) as u64 + 4 * (k as u64 + 1);
             let outcome = outcome.and_then(|()| {
                 if size > limits.max_entry_size as usize {
                     Err(Error::EntryTooLarge {
                         size,
                         max: limits.max_entry_size,
+                    })
+                } else if unit > limits.max_unit {
+                    // Refused as soon as it is known: never buffer more than a segment holds.
+                    Err(Error::BatchTooLarge {
+                        size: unit,
+                        max: limits.max_unit,
                     })
                 } else {
                     Ok(())
@@ -137,7 +155,8 @@ impl Pending {
             || limits
                 .max_segment_entries
                 .is_some_and(|m| self.seg_entries + n > m);
-        if self.seg_entries > 0 && full {
+        if self.rotate_next || (self.seg_entries > 0 && full) {
+            self.rotate_next = false;
             // The unit starts a new segment; a batch never spans two.
             if batch_start == 0 {
                 chunk.rotate = true;
@@ -179,6 +198,7 @@ impl Pending {
     /// entries, dropping anything buffered, in a new epoch (after a truncation).
     pub(crate) fn reset(&mut self, next_index: u64, seg_bytes: u64, seg_entries: u64) {
         self.epoch += 1;
+        self.rotate_next = false;
         self.next_index = next_index;
         self.seg_bytes = seg_bytes;
         self.seg_entries = seg_entries;
@@ -344,14 +364,20 @@ impl Tail {
     /// Writes a sync marker covering everything since the previous one, if anything is.
     /// Returns whether a marker was written.
     pub(crate) fn write_marker(&mut self) -> std::io::Result<bool> {
-        if self.pos == self.marker_end {
+        // A sealed segment takes nothing after its footer (which covers everything).
+        if self.pos == self.marker_end || self.sealed.is_some() {
             return Ok(false);
         }
         let mut marker = std::mem::take(&mut self.scratch);
         marker.clear();
+        let window = self.window.clone();
         self.close_window(&mut marker, self.pos, self.last_written);
         self.scratch = marker;
-        io::write_all_at(&*self.file, &self.scratch, self.pos)?;
+        if let Err(e) = io::write_all_at(&*self.file, &self.scratch, self.pos) {
+            // Not written: the window stays open, for the next marker to close.
+            self.window = window;
+            return Err(e);
+        }
         self.pos += self.scratch.len() as u64;
         self.marker_end = self.pos;
         self.seg.publish(self.pos, &[], self.last_written);
@@ -384,5 +410,57 @@ impl Tail {
         self.file.sync_data()?;
         self.sealed = Some(crc);
         Ok(crc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Limits, Pending};
+    use crate::Error;
+    use crate::entry::Entry;
+
+    struct Raw(Vec<u8>);
+
+    impl Entry for Raw {
+        const TYPE_IDS: &'static [u8] = &[1];
+        fn type_id(&self) -> u8 {
+            1
+        }
+        fn encode(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
+            out.extend_from_slice(&self.0);
+            Ok(())
+        }
+        fn decode(_: u8, p: &[u8]) -> Result<Self, crate::DecodeError> {
+            Ok(Self(p.to_vec()))
+        }
+    }
+
+    #[test]
+    fn a_batch_larger_than_a_segment_holds_is_refused_while_it_is_encoded() {
+        let limits = Limits {
+            seed: 7,
+            segment_size: 4096,
+            max_segment_entries: None,
+            max_entry_size: 1000,
+            max_unit: 10_000,
+        };
+        let mut p = Pending::new(1, 64, 0, limits);
+        assert_eq!(p.push(&[Raw(vec![1; 500])]).unwrap(), 1);
+        let before = (p.bytes, p.next_index);
+        // 30 entries of 522 bytes each (frame and footer entry): refused at the 20th, with
+        // nothing of it buffered.
+        let batch: Vec<Raw> = (0..30).map(|_| Raw(vec![2; 500])).collect();
+        match p.push(&batch) {
+            Err(Error::BatchTooLarge { size, max }) => {
+                assert_eq!(max, 10_000);
+                assert_eq!(size, 20 * 522);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!((p.bytes, p.next_index), before);
+        assert_eq!(p.chunks.iter().map(|c| c.positions.len()).sum::<usize>(), 1);
+        // Exactly at the limit is accepted: 20 entries of 18 + 478 + 4 bytes.
+        let fits: Vec<Raw> = (0..20).map(|_| Raw(vec![3; 478])).collect();
+        assert_eq!(p.push(&fits).unwrap(), 21);
     }
 }

@@ -559,3 +559,142 @@ fn issue_20_1_a_crash_inside_truncate_back_into_a_batch_keeps_the_kept_entries()
     ));
     assert!(states > 200, "{states}");
 }
+
+/// 20.2: a batch larger than a segment can hold (about 4 GiB) was accepted, and the log
+/// then would not open. Refused while it is encoded, and the log is unchanged.
+/// (The exact limit is unit-tested in `writer.rs` with a small limit: this test only checks
+/// the public error and that nothing was appended, with entries of 64 MiB, not 4 GiB.)
+#[test]
+#[ignore = "encodes 4 GiB (a minute, 4 GiB of memory): run by hand"]
+fn issue_20_2_a_batch_a_segment_cannot_hold_is_refused_with_nothing_appended() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), small(&fs).max_entry_size(1 << 30)).unwrap();
+    wal.append(&entry(1)).unwrap();
+    // A lazily built batch would be best; 65 entries sharing one 64 MiB buffer are cheap.
+    let chunk = std::sync::Arc::new(vec![7u8; 64 << 20]);
+    let batch: Vec<Shared> = (0..65)
+        .map(|_| Shared(std::sync::Arc::clone(&chunk)))
+        .collect();
+    match wal.append_batch(&batch) {
+        Err(Error::BatchTooLarge { size, max }) => {
+            assert!(size > max && max > 4_000_000_000, "{size} {max}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(wal.last_index(), 1);
+    assert_eq!(wal.append(&entry(2)).unwrap(), 2);
+    wal.close().unwrap();
+    let wal = Wal::open(dir(), small(&fs)).unwrap();
+    holds(&wal, 1, 2, entry, "after a refused batch");
+}
+
+/// An entry whose payload is a shared buffer: a large batch without large copies.
+struct Shared(std::sync::Arc<Vec<u8>>);
+
+impl wal_core::Entry for Shared {
+    const TYPE_IDS: &'static [u8] = &[1];
+    fn type_id(&self) -> u8 {
+        1
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> Result<(), wal_core::EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+    fn decode(_: u8, p: &[u8]) -> Result<Self, wal_core::DecodeError> {
+        Ok(Self(std::sync::Arc::new(p.to_vec())))
+    }
+}
+
+/// 20.5: on a full disk, `last_index()` counted the append that failed (under `Never`, `get`
+/// of an index it claimed said "not in the log"), and the log could not be reopened, even
+/// to read, while the disk stayed full.
+#[test]
+fn issue_20_5_a_full_disk_loses_nothing_and_the_log_reopens_while_full() {
+    for policy in [SyncPolicy::Always, SyncPolicy::Never] {
+        let what = format!("{policy:?}");
+        let fs = SimFs::new();
+        let wal = Wal::open(dir(), small(&fs).sync(policy).preallocate(false)).unwrap();
+        fs.set_capacity(Some(20_000));
+        let mut acked = 0;
+        for i in 1..=1000 {
+            match wal.append(&entry(i)) {
+                Ok(index) => acked = index,
+                Err(_) => break,
+            }
+            if policy == SyncPolicy::Never && i % 10 == 0 && wal.sync().is_err() {
+                break;
+            }
+        }
+        assert!(acked > 10, "{what}: {acked}");
+        let last = wal.last_index();
+        assert!(
+            last <= acked,
+            "{what}: last_index {last} counts a failed append ({acked})"
+        );
+        // Every index it claims is readable.
+        for i in 1..=last {
+            assert_eq!(
+                wal.get::<Blob>(i)
+                    .unwrap_or_else(|e| panic!("{what}: {i}: {e}")),
+                entry(i)
+            );
+        }
+        drop(wal);
+        // Still full: it opens, and reads every durable entry.
+        let wal = Wal::open(dir(), small(&fs).sync(policy).preallocate(false))
+            .unwrap_or_else(|e| panic!("{what}: reopening on a full disk: {e}"));
+        assert!(wal.last_index() >= wal.durable_index());
+        holds(&wal, 1, wal.last_index(), entry, &what);
+        if policy == SyncPolicy::Always {
+            assert!(wal.last_index() >= acked, "{what}");
+        }
+        // Room again: appends continue, and the first sync's marker covers everything.
+        fs.set_capacity(None);
+        let next = wal.last_index() + 1;
+        assert_eq!(wal.append(&entry(next)).unwrap(), next);
+        wal.close().unwrap();
+        let wal = Wal::open(dir(), small(&fs.crash(Crash::DropUnsynced))).unwrap();
+        assert!(
+            wal.recovery_report().is_clean(),
+            "{what}: {:?}",
+            wal.recovery_report()
+        );
+        holds(&wal, 1, next, entry, &what);
+    }
+}
+
+/// 20.5, continued: a rotation that failed for lack of room leaves a sealed newest segment;
+/// open used to start the next segment at once, so the log could not be opened even to
+/// read while the disk was full. The new segment now waits for the first append.
+#[test]
+fn issue_20_5_a_sealed_newest_segment_reopens_on_a_full_disk() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), small(&fs).sync(SyncPolicy::Always)).unwrap();
+    fs.set_fault(Some(Fault {
+        op: Some(Op::Create),
+        skip: 0,
+        persistent: true,
+        error: FaultError::NoSpace,
+    }));
+    let mut acked = 0;
+    for i in 1..=100 {
+        match wal.append(&entry(i)) {
+            Ok(index) => acked = index,
+            Err(_) => break,
+        }
+    }
+    assert!(acked > 5 && acked < 100, "{acked}");
+    drop(wal);
+    // Full: nothing can be created.
+    let wal = Wal::open(dir(), small(&fs).sync(SyncPolicy::Always))
+        .unwrap_or_else(|e| panic!("reopening on a full disk: {e}"));
+    holds(&wal, 1, acked, entry, "full");
+    assert!(wal.append(&entry(acked + 1)).is_err());
+    drop(wal);
+    fs.set_fault(None);
+    let wal = Wal::open(dir(), small(&fs).sync(SyncPolicy::Always)).unwrap();
+    assert_eq!(wal.append(&entry(acked + 1)).unwrap(), acked + 1);
+    wal.close().unwrap();
+    let wal = Wal::open(dir(), small(&fs.crash(Crash::DropUnsynced))).unwrap();
+    holds(&wal, 1, acked + 1, entry, "room again");
+}
