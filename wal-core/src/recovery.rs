@@ -106,7 +106,8 @@ pub(crate) struct Recovered {
 enum Body {
     /// Read in full and scanned.
     /// `bytes` is the whole segment, except that in the default mode the prefix verified
-    /// window by window (`crate::windows`) is left as zeros, never touched.
+    /// window by window (`crate::windows`) is left as zeros, never touched; it is empty for
+    /// a segment that is neither the last nor damaged (nothing reads it after the scan).
     Scanned { bytes: Vec<u8>, scan: Scan },
     /// Sealed, known by its header and footer only.
     Sealed(FooterSummary),
@@ -152,6 +153,9 @@ struct Plan {
     remove_below: usize,
     /// Segments above the high-water mark, newest first: left by a crash during removal.
     stale: Vec<PathBuf>,
+    /// Quarantine files of segments removed below the first index (a crash came between
+    /// the two removals).
+    orphans: Vec<PathBuf>,
 }
 
 /// The name of the low-water file in the log directory.
@@ -296,7 +300,7 @@ pub(crate) fn recover(
                     );
                     Body::Scanned { bytes, scan }
                 } else {
-                    let bytes = io::read_range(&*file, 0, n).map_err(read_err)?;
+                    let mut bytes = io::read_range(&*file, 0, n).map_err(read_err)?;
                     let scan = segment::scan(
                         &bytes,
                         header.first_index,
@@ -304,6 +308,11 @@ pub(crate) fn recover(
                         max_payload,
                         closed_at.filter(|_| is_last),
                     );
+                    // Only the last segment's bytes and a damaged one's are used after its
+                    // scan: memory stays bounded by a few segments, not the log.
+                    if !is_last && damage(&scan, false).is_none() {
+                        bytes = Vec::new();
+                    }
                     Body::Scanned { bytes, scan }
                 }
             }
@@ -517,6 +526,12 @@ pub(crate) fn recover(
             .max(below)
             .min(keep - 1);
     }
+    let first_kept = found[plan.remove_below].header.first_index;
+    plan.orphans = names
+        .iter()
+        .filter(|n| quarantined_segment(n).is_some_and(|f| f < first_kept))
+        .map(|n| dir.join(n))
+        .collect();
     if writable {
         repair(
             &**fs,
@@ -717,6 +732,14 @@ fn write_quarantine(fs: &dyn FileSystem, q: &Path, bytes: &[u8]) -> Result<()> {
     qf.sync_data().map_err(|e| Error::io("sync", q, e))
 }
 
+/// The first index of the segment whose cut bytes the file `name` keeps, if it is such a
+/// file (`NAME.wal.cut-OFFSET`).
+pub(crate) fn quarantined_segment(name: &str) -> Option<u64> {
+    let (segment, offset) = name.split_once(".cut-")?;
+    offset.parse::<u64>().ok()?;
+    segment::parse_segment_name(segment)
+}
+
 /// Where bytes cut from `segment` at `offset` are kept.
 fn quarantine_name(segment: &Path, offset: u64) -> PathBuf {
     PathBuf::from(format!("{}.cut-{offset}", segment.display()))
@@ -786,6 +809,10 @@ fn repair(
     };
     for path in &plan.stale {
         remove(path, report)?;
+        dir_dirty = true;
+    }
+    for path in &plan.orphans {
+        fs.remove(path).map_err(|e| Error::io("remove", path, e))?;
         dir_dirty = true;
     }
     if let Some(from) = plan.remove_from {

@@ -254,6 +254,21 @@ impl Inner {
                 .map_err(|e| Error::io("remove", &s.path, e))?;
             tracing::info!(segment = %s.path.display(), first = s.first_index(), last = s.last_index(), "wal: removed segment below first index {index}");
         }
+        // Quarantined bytes of a removed segment go with it (one listing per truncation).
+        let names = self
+            .opts
+            .fs
+            .list(&self.dir)
+            .map_err(|e| Error::io("list", &self.dir, e))?;
+        for name in names {
+            if recovery::quarantined_segment(&name).is_some_and(|first| first < index) {
+                let path = self.dir.join(&name);
+                self.opts
+                    .fs
+                    .remove(&path)
+                    .map_err(|e| Error::io("remove", &path, e))?;
+            }
+        }
         self.opts
             .fs
             .sync_dir(&self.dir)

@@ -698,3 +698,43 @@ fn issue_20_5_a_sealed_newest_segment_reopens_on_a_full_disk() {
     let wal = Wal::open(dir(), small(&fs.crash(Crash::DropUnsynced))).unwrap();
     holds(&wal, 1, acked + 1, entry, "room again");
 }
+
+/// 20.10: `.cut-OFFSET` quarantine files were never removed, even after retention deleted
+/// their segment.
+#[test]
+fn issue_20_10_quarantine_files_go_with_their_segment() {
+    let fs = built(40);
+    let firsts = first_indexes(&fs);
+    // A torn tail in the newest segment: cut and quarantined at open.
+    let newest = dir().join(format!("{:020}.wal", firsts[firsts.len() - 1]));
+    let mut bytes = fs.read_file(&newest).unwrap();
+    bytes.extend_from_slice(&[0xab; 50]);
+    fs.write_file(&newest, &bytes);
+    let opts = small(&fs).max_segments(Some(2));
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    assert_eq!(wal.recovery_report().quarantined.len(), 1);
+    let cut_files = |fs: &SimFs| {
+        fs.file_names(&dir())
+            .into_iter()
+            .filter(|n| n.contains(".cut-"))
+            .count()
+    };
+    assert_eq!(cut_files(&fs), 1);
+    // Retention removes that segment a few rotations later, and its quarantine file with it.
+    for i in 41..=200 {
+        wal.append(&entry(i)).unwrap();
+    }
+    wal.sync().unwrap();
+    assert!(
+        wal.first_index() > firsts[firsts.len() - 1] + 40,
+        "first {} firsts {firsts:?}",
+        wal.first_index()
+    );
+    assert_eq!(cut_files(&fs), 0);
+    drop(wal);
+    // An orphan left by a crash between the two is removed at open.
+    fs.write_file(&dir().join(format!("{:020}.wal.cut-99", 1)), b"orphan");
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert_eq!(cut_files(&fs), 0);
+    assert_eq!(wal.last_index(), 200);
+}
