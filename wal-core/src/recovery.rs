@@ -421,7 +421,7 @@ pub(crate) fn recover(
             .take_while(|w| w[1].header.first_index <= low)
             .count()
     });
-    let mut salvaged: Vec<Option<(Vec<u32>, u64)>> = Vec::new();
+    let mut salvaged: Vec<Option<segment::Salvaged>> = Vec::new();
     let n = found.len();
     for i in 0..n {
         let f = &found[i];
@@ -586,15 +586,16 @@ pub(crate) fn recover(
                 } else {
                     None
                 };
-                let (positions, end, last) = match salvaged[i].take() {
-                    Some((p, last)) => (p, bytes.len() as u64, last),
+                let (positions, end, last, sparse) = match salvaged[i].take() {
+                    Some(s) => (s.positions, bytes.len() as u64, s.last, Some(s.indexes)),
                     None => {
                         let last = f
                             .header
                             .first_index
                             .wrapping_add(scan.entries())
                             .wrapping_sub(1);
-                        (std::mem::take(&mut scan.positions), scan.valid_end, last)
+                        let positions = std::mem::take(&mut scan.positions);
+                        (positions, scan.valid_end, last, None)
                     }
                 };
                 if is_tail {
@@ -610,7 +611,7 @@ pub(crate) fn recover(
                     .footer
                     .as_ref()
                     .map(|(footer, _)| u64::from(footer.footer_offset));
-                Segment::loaded(
+                let segment = Segment::loaded(
                     Arc::clone(fs),
                     f.path,
                     file,
@@ -619,19 +620,16 @@ pub(crate) fn recover(
                     last,
                     positions,
                     footer_at,
-                )
+                );
+                match sparse {
+                    Some(at) => segment.with_indexes(at),
+                    None => segment,
+                }
             }
         };
         segments.push(Arc::new(segment));
     }
-    report.entries = segments
-        .iter()
-        .map(|s| {
-            s.last_index()
-                .wrapping_add(1)
-                .saturating_sub(s.first_index().max(first_index))
-        })
-        .sum();
+    report.entries = segments.iter().map(|s| s.entries_from(first_index)).sum();
     Ok(Recovered {
         log_id,
         segments,

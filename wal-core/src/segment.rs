@@ -50,6 +50,9 @@ pub(crate) struct Segment {
     footer_at: Option<u64>,
     /// Set when truncation removed the segment from the log.
     removed: AtomicBool,
+    /// The index at each position, for a salvaged segment whose indexes have gaps (its
+    /// positions are then not one per index).
+    sparse: Option<Vec<u64>>,
 }
 
 impl Segment {
@@ -94,6 +97,24 @@ impl Segment {
             positions: RwLock::new(None),
             footer_at,
             removed: AtomicBool::new(false),
+            sparse: None,
+        }
+    }
+
+    /// A salvaged segment: `indexes[k]` is the index of the entry at `positions[k]`.
+    pub(crate) fn with_indexes(mut self, indexes: Vec<u64>) -> Self {
+        self.sparse = Some(indexes);
+        self
+    }
+
+    /// Entries the segment holds from `from` on (gaps of a salvaged one not counted).
+    pub(crate) fn entries_from(&self, from: u64) -> u64 {
+        match &self.sparse {
+            Some(indexes) => (indexes.len() - indexes.partition_point(|&i| i < from)) as u64,
+            None => self
+                .last_index()
+                .wrapping_add(1)
+                .saturating_sub(self.first_index().max(from)),
         }
     }
 
@@ -191,7 +212,13 @@ impl Segment {
         if index < self.first_index() || index > self.last_index() {
             return Ok(None);
         }
-        let slot = usize::try_from(index - self.first_index()).unwrap_or(usize::MAX);
+        let slot = match &self.sparse {
+            Some(indexes) => match indexes.binary_search(&index) {
+                Ok(slot) => slot,
+                Err(_) => return Ok(None),
+            },
+            None => usize::try_from(index - self.first_index()).unwrap_or(usize::MAX),
+        };
         Ok(self.positions(seed)?.get(slot).map(|&p| u64::from(p)))
     }
 
@@ -489,14 +516,15 @@ pub(crate) fn valid_marker_after(b: &[u8], from: u64, seed: u32) -> bool {
 
 /// Every frame with a valid CRC and a growing index, skipping damage: for salvage. Returns
 /// their positions and the last index among them (`first_index - 1` when none).
-pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> (Vec<u32>, u64) {
-    let mut out = Vec::new();
+pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> Salvaged {
+    let mut out = Salvaged::default();
     let mut pos = HEADER_LEN;
     let mut next = first_index;
     while pos < b.len() {
         match format::check_frame(&b[pos..], seed, max_payload) {
             FrameCheck::Valid(h) if h.entry_type != 0 && h.index >= next => {
-                out.push(u32::try_from(pos).unwrap_or(u32::MAX));
+                out.positions.push(u32::try_from(pos).unwrap_or(u32::MAX));
+                out.indexes.push(h.index);
                 next = h.index + 1;
                 pos += h.frame_len();
             }
@@ -504,7 +532,17 @@ pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -
             _ => pos += 1,
         }
     }
-    (out, next.wrapping_sub(1))
+    out.last = next.wrapping_sub(1);
+    out
+}
+
+/// What salvage found in a damaged segment: frames that verify, with gaps between them.
+#[derive(Debug, Default)]
+pub(crate) struct Salvaged {
+    pub positions: Vec<u32>,
+    /// The index of the entry at each position (increasing, not dense).
+    pub indexes: Vec<u64>,
+    pub last: u64,
 }
 
 #[cfg(test)]
