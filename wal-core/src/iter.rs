@@ -10,8 +10,11 @@ use crate::io;
 use crate::le::le_u32;
 use crate::segment::Segment;
 
-/// Bytes read from a segment at a time.
+/// Bytes read from a segment at a time, at most: reads start at `FIRST_READ` (a short
+/// range costs a short read) and double as the iteration goes on.
 const READ_CHUNK: usize = 1 << 20;
+/// The first read of an iterator.
+const FIRST_READ: usize = 4096;
 
 /// An iterator over the entries of a log, in index order, as [`RawEntry`] values.
 ///
@@ -41,6 +44,8 @@ pub struct Iter {
     buf_start: u64,
     /// The segment `buf` was read from.
     buf_seg: usize,
+    /// How much the next read takes (at least what the frame needs).
+    read_size: usize,
     done: bool,
 }
 
@@ -82,6 +87,7 @@ impl Iter {
             buf: Arc::new(Vec::new()),
             buf_start: 0,
             buf_seg: usize::MAX,
+            read_size: FIRST_READ,
             done: false,
         })
     }
@@ -111,7 +117,8 @@ impl Iter {
         if pos + need as u64 > end {
             return Ok(None);
         }
-        let len = usize::try_from((end - pos).min(need.max(READ_CHUNK) as u64)).unwrap_or(need);
+        let len = usize::try_from((end - pos).min(need.max(self.read_size) as u64)).unwrap_or(need);
+        self.read_size = (self.read_size * 2).min(READ_CHUNK);
         // Reuse the buffer unless entries handed out still share it.
         if Arc::get_mut(&mut self.buf).is_none() {
             self.buf = Arc::new(Vec::new());

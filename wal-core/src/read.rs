@@ -44,7 +44,7 @@ impl Wal {
         if index < first || index > last + 1 {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
-        self.flush_for_readers()?;
+        self.flush_for_readers(last)?;
         let inner = &self.inner;
         Iter::new(
             inner.segments(),
@@ -130,18 +130,28 @@ impl Wal {
         Ok(out)
     }
 
-    fn flush_for_readers(&self) -> Result<()> {
-        if self.inner.read_only || self.inner.is_poisoned() {
+    /// Writes buffered entries up to `last` to the file, unless they are there already:
+    /// frames are published before their fsync, so a reader never waits for one it does
+    /// not need (the writer holds its lock across fdatasync).
+    fn flush_for_readers(&self, last: u64) -> Result<()> {
+        let inner = &self.inner;
+        if inner.read_only
+            || inner.is_poisoned()
+            || inner
+                .segments()
+                .last()
+                .is_some_and(|s| s.last_index() >= last)
+        {
             return Ok(());
         }
-        self.inner.flush()
+        inner.flush()
     }
 
     fn read_at_index(&self, index: u64) -> Result<RawEntry> {
         let inner = &self.inner;
         let mut segments = inner.segments();
         if segments.last().is_none_or(|s| s.last_index() < index) {
-            self.flush_for_readers()?;
+            self.flush_for_readers(index)?;
             segments = inner.segments();
         }
         let k = segments

@@ -776,3 +776,38 @@ fn issue_20_4_salvage_reads_every_intact_entry_by_index_after_a_gap() {
     let gap = (1..=300).find(|i| !yielded.contains(i)).unwrap();
     assert!(wal.get_raw(gap).is_err());
 }
+
+/// 20.9: readers (`iter_from`, `get_range`) took the writer's lock, held across fdatasync
+/// under `Always`: reading old entries waited for the writer's disk. With a 3 s fsync,
+/// a reader finishes while the append that started it is still waiting for its sync.
+#[test]
+fn issue_20_9_readers_never_wait_for_the_writers_fsync() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fs = SimFs::new();
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs)).unwrap());
+    for i in 1..=50 {
+        wal.append(&entry(i)).unwrap();
+    }
+    fs.set_sync_delay(Duration::from_secs(3));
+    let appended = Arc::new(AtomicBool::new(false));
+    let writer = std::thread::spawn({
+        let (wal, appended) = (Arc::clone(&wal), Arc::clone(&appended));
+        move || {
+            wal.append(&entry(51)).unwrap();
+            appended.store(true, Ordering::SeqCst);
+        }
+    });
+    // Until the entry is written (published before its sync), then read old entries.
+    while wal.last_index() < 51 || wal.get_raw(51).is_err() {
+        std::thread::yield_now();
+    }
+    let got: Vec<Blob> = wal.get_range(10..13).unwrap();
+    assert_eq!(got, vec![entry(10), entry(11), entry(12)]);
+    assert_eq!(wal.iter_from(40).unwrap().count(), 12);
+    assert!(
+        !appended.load(Ordering::SeqCst),
+        "the reader waited for the writer's fsync"
+    );
+    writer.join().unwrap();
+}
