@@ -107,35 +107,95 @@ impl EncodeError {
 
 /// An entry as read from the log: index, type, flags and payload, not decoded.
 ///
-/// Cheap to clone: the payload is shared with the buffer it was read into.
+/// Cheap to clone (clones share the payload). An iterator hands out entries that share its
+/// read buffer until it finds one of them still held when it reads on; from then on each
+/// entry owns a copy of its payload. So entries a caller keeps cost their payloads plus at
+/// most one read buffer (1 MiB) per iterator; `get` entries own their payload.
 #[derive(Clone)]
 pub struct RawEntry {
     index: u64,
     entry_type: u8,
     flags: u8,
-    buf: Arc<Vec<u8>>,
-    start: usize,
-    end: usize,
+    payload: Payload,
+}
+
+/// Where a `RawEntry`'s payload lives.
+#[derive(Clone)]
+enum Payload {
+    /// A range of an iterator's read buffer.
+    Shared(Arc<Vec<u8>>, std::ops::Range<usize>),
+    /// Its own allocation.
+    Owned(Arc<[u8]>),
+}
+
+/// An entry borrowed from a reader's buffer: what `replay` decodes, with no copy.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EntryRef<'a> {
+    pub index: u64,
+    pub entry_type: u8,
+    pub flags: u8,
+    pub payload: &'a [u8],
+}
+
+impl EntryRef<'_> {
+    /// Whether the writer marked the entry as skippable.
+    pub(crate) fn is_ignorable(&self) -> bool {
+        self.flags & FLAG_IGNORABLE != 0
+    }
+
+    /// Decodes the entry as a `T`; errors as [`RawEntry::decode`].
+    pub(crate) fn decode<T: Entry>(&self) -> Result<T> {
+        if !T::TYPE_IDS.contains(&self.entry_type) {
+            return Err(Error::UnknownEntryType {
+                index: self.index,
+                type_id: self.entry_type,
+            });
+        }
+        T::decode(self.entry_type, self.payload).map_err(|e| self.decode_error(e))
+    }
+
+    fn decode_error(&self, e: DecodeError) -> Error {
+        match e {
+            DecodeError::UnknownType(type_id) => Error::UnknownEntryType {
+                index: self.index,
+                type_id,
+            },
+            source => Error::Decode {
+                index: self.index,
+                type_id: self.entry_type,
+                source,
+            },
+        }
+    }
+
+    /// The entry, owning a copy of its payload.
+    pub(crate) fn to_owned(self) -> RawEntry {
+        self.with_payload(Payload::Owned(Arc::from(self.payload)))
+    }
+
+    /// The entry, sharing `buf`, whose `range` is this entry's payload.
+    pub(crate) fn shared(self, buf: &Arc<Vec<u8>>, range: std::ops::Range<usize>) -> RawEntry {
+        debug_assert_eq!(buf.get(range.clone()), Some(self.payload));
+        self.with_payload(Payload::Shared(Arc::clone(buf), range))
+    }
+
+    fn with_payload(self, payload: Payload) -> RawEntry {
+        RawEntry {
+            index: self.index,
+            entry_type: self.entry_type,
+            flags: self.flags,
+            payload,
+        }
+    }
 }
 
 impl RawEntry {
-    /// Builds an entry whose payload is `buf[start..end]`; the caller keeps `start <= end <= buf.len()`.
-    pub(crate) fn new(
-        index: u64,
-        entry_type: u8,
-        flags: u8,
-        buf: Arc<Vec<u8>>,
-        start: usize,
-        end: usize,
-    ) -> Self {
-        debug_assert!(start <= end && end <= buf.len());
-        Self {
-            index,
-            entry_type,
-            flags,
-            buf,
-            start,
-            end,
+    fn as_ref(&self) -> EntryRef<'_> {
+        EntryRef {
+            index: self.index,
+            entry_type: self.entry_type,
+            flags: self.flags,
+            payload: self.payload(),
         }
     }
 
@@ -160,7 +220,10 @@ impl RawEntry {
     /// The payload bytes, as the entry's `encode` wrote them.
     #[must_use]
     pub fn payload(&self) -> &[u8] {
-        self.buf.get(self.start..self.end).unwrap_or_default()
+        match &self.payload {
+            Payload::Shared(buf, range) => buf.get(range.clone()).unwrap_or_default(),
+            Payload::Owned(bytes) => bytes,
+        }
     }
 
     /// Decodes the entry as a `T`.
@@ -169,27 +232,11 @@ impl RawEntry {
     /// [`Error::UnknownEntryType`] when `T` does not have this type id, [`Error::Decode`] when
     /// the payload does not decode; both name the index.
     pub fn decode<T: Entry>(&self) -> Result<T> {
-        if !T::TYPE_IDS.contains(&self.entry_type) {
-            return Err(Error::UnknownEntryType {
-                index: self.index,
-                type_id: self.entry_type,
-            });
-        }
-        T::decode(self.entry_type, self.payload()).map_err(|e| self.decode_error(e))
+        self.as_ref().decode()
     }
 
     pub(crate) fn decode_error(&self, e: DecodeError) -> Error {
-        match e {
-            DecodeError::UnknownType(type_id) => Error::UnknownEntryType {
-                index: self.index,
-                type_id,
-            },
-            source => Error::Decode {
-                index: self.index,
-                type_id: self.entry_type,
-                source,
-            },
-        }
+        self.as_ref().decode_error(e)
     }
 }
 
@@ -199,7 +246,7 @@ impl fmt::Debug for RawEntry {
             .field("index", &self.index)
             .field("entry_type", &self.entry_type)
             .field("flags", &self.flags)
-            .field("payload_len", &(self.end - self.start))
+            .field("payload_len", &self.payload().len())
             .finish_non_exhaustive()
     }
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use crate::cuts::Cuts;
-use crate::entry::RawEntry;
+use crate::entry::{EntryRef, RawEntry};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN};
 use crate::io;
@@ -41,6 +41,10 @@ pub struct Iter {
     seed: u32,
     max_payload: u32,
     buf: Arc<Vec<u8>>,
+    /// Set once an entry handed out was still held when the buffer was to be reused: from
+    /// then on entries own copies of their payloads, so a caller keeping entries pins at
+    /// most one buffer.
+    copying: bool,
     buf_start: u64,
     /// The segment `buf` was read from.
     buf_seg: usize,
@@ -84,7 +88,8 @@ impl Iter {
             end_index,
             seed,
             max_payload,
-            buf: Arc::new(Vec::new()),
+            buf: Arc::default(),
+            copying: false,
             buf_start: 0,
             buf_seg: usize::MAX,
             read_size: FIRST_READ,
@@ -119,11 +124,12 @@ impl Iter {
         }
         let len = usize::try_from((end - pos).min(need.max(self.read_size) as u64)).unwrap_or(need);
         self.read_size = (self.read_size * 2).min(READ_CHUNK);
-        // Reuse the buffer unless entries handed out still share it.
         if Arc::get_mut(&mut self.buf).is_none() {
-            self.buf = Arc::new(Vec::new());
+            // Entries from it are still held: leave it to them.
+            self.buf = Arc::default();
+            self.copying = true;
         }
-        let buf = Arc::get_mut(&mut self.buf).expect("a new Arc is unique");
+        let buf = Arc::make_mut(&mut self.buf);
         buf.resize(len, 0);
         let file = seg.file()?;
         io::read_exact_at(&*file, buf, pos).map_err(|e| Error::io("read", &seg.path, e))?;
@@ -132,7 +138,7 @@ impl Iter {
         Ok(Some(0))
     }
 
-    fn step(&mut self) -> Result<Option<RawEntry>> {
+    fn step(&mut self) -> Result<Option<Framed>> {
         loop {
             let seg = match self.cur.take() {
                 Some(seg) => seg,
@@ -181,7 +187,7 @@ impl Iter {
     }
 
     /// Reads the frame at `pos`; `Ok(None)` for a frame to skip.
-    fn frame(&mut self, seg: &Segment, pos: u64, end: u64) -> Result<Option<RawEntry>> {
+    fn frame(&mut self, seg: &Segment, pos: u64, end: u64) -> Result<Option<Framed>> {
         let corrupt = |kind| seg.corrupt(pos, kind);
         let Some(at) = self.fill(seg, pos, FRAME_HEADER_LEN, end)? else {
             return Err(corrupt(CorruptionKind::Truncated));
@@ -212,7 +218,7 @@ impl Iter {
         pos: u64,
         at: usize,
         check: FrameCheck,
-    ) -> Result<Option<RawEntry>> {
+    ) -> Result<Option<Framed>> {
         let corrupt = |kind| seg.corrupt(pos, kind);
         let h = match check {
             FrameCheck::Valid(h) => h,
@@ -236,14 +242,49 @@ impl Iter {
             self.seg = self.segments.len();
             return Ok(None);
         }
-        Ok(Some(RawEntry::new(
-            h.index,
-            h.entry_type,
-            h.flags,
-            Arc::clone(&self.buf),
-            at + FRAME_HEADER_LEN,
-            at + total,
-        )))
+        Ok(Some(Framed {
+            index: h.index,
+            entry_type: h.entry_type,
+            flags: h.flags,
+            payload: at + FRAME_HEADER_LEN..at + total,
+        }))
+    }
+
+    /// The next entry, borrowed from the read buffer until the next call: no copy.
+    pub(crate) fn next_ref(&mut self) -> Option<Result<EntryRef<'_>>> {
+        if self.done {
+            return None;
+        }
+        match self.step() {
+            Ok(Some(f)) => Some(Ok(f.entry_ref(&self.buf))),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// A verified frame in the read buffer: its header fields and where its payload is.
+struct Framed {
+    index: u64,
+    entry_type: u8,
+    flags: u8,
+    payload: std::ops::Range<usize>,
+}
+
+impl Framed {
+    fn entry_ref(self, buf: &[u8]) -> EntryRef<'_> {
+        EntryRef {
+            index: self.index,
+            entry_type: self.entry_type,
+            flags: self.flags,
+            payload: buf.get(self.payload).unwrap_or_default(),
+        }
     }
 }
 impl Iterator for Iter {
@@ -253,11 +294,25 @@ impl Iterator for Iter {
         if self.done {
             return None;
         }
-        let item = self.step().transpose();
-        if !matches!(item, Some(Ok(_))) {
-            self.done = true;
+        match self.step() {
+            Ok(Some(f)) => {
+                let range = f.payload.clone();
+                let entry = f.entry_ref(&self.buf);
+                Some(Ok(if self.copying {
+                    entry.to_owned()
+                } else {
+                    entry.shared(&self.buf, range)
+                }))
+            }
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(e))
+            }
         }
-        item
     }
 }
 

@@ -3,7 +3,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::entry::{Entry, RawEntry};
+use crate::entry::{Entry, EntryRef, RawEntry};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN, FrameCheck};
 use crate::io;
@@ -66,12 +66,14 @@ impl Wal {
     /// [`Error::UnknownEntryType`], [`Error::Decode`] (both naming the index),
     /// [`Error::Corruption`], [`Error::Io`].
     pub fn replay<E: Entry, F: FnMut(u64, E)>(&self, mut f: F) -> Result<()> {
-        for raw in self.iter()? {
-            let raw = raw?;
-            if raw.is_ignorable() && !E::TYPE_IDS.contains(&raw.entry_type()) {
+        // Decoded straight from the read buffer: no copy or allocation per entry.
+        let mut iter = self.iter()?;
+        while let Some(entry) = iter.next_ref() {
+            let entry = entry?;
+            if entry.is_ignorable() && !E::TYPE_IDS.contains(&entry.entry_type) {
                 continue;
             }
-            f(raw.index(), raw.decode()?);
+            f(entry.index, entry.decode()?);
         }
         Ok(())
     }
@@ -197,14 +199,13 @@ impl Wal {
         }
         buf.truncate(total);
         match format::check_frame(&buf, inner.seed, max) {
-            FrameCheck::Valid(h) if h.index == index && h.entry_type != 0 => Ok(RawEntry::new(
-                h.index,
-                h.entry_type,
-                h.flags,
-                Arc::new(buf),
-                FRAME_HEADER_LEN,
-                total,
-            )),
+            FrameCheck::Valid(h) if h.index == index && h.entry_type != 0 => Ok(EntryRef {
+                index: h.index,
+                entry_type: h.entry_type,
+                flags: h.flags,
+                payload: &buf[FRAME_HEADER_LEN..total],
+            }
+            .to_owned()),
             FrameCheck::Valid(h) => Err(seg.corrupt(
                 pos,
                 CorruptionKind::IndexOrder {
