@@ -69,6 +69,7 @@ pub mod io;
 mod iter;
 mod le;
 mod options;
+mod positions;
 mod read;
 mod recovery;
 mod registry;

@@ -66,6 +66,11 @@ pub struct Options {
     /// sealed ones when a new segment starts (the segment being written always stays).
     /// Default: `None` (keep all).
     pub max_total_bytes: Option<u64>,
+    /// Bytes of entry positions (4 per entry) of sealed segments kept in memory for random
+    /// access; beyond it the least recently used segments' are released and reloaded from
+    /// their footers on the next use. The segment being written, a segment recovered without
+    /// a footer, and one salvaged keep theirs. Default: 16 MiB (4 M entries).
+    pub max_cached_positions: u64,
     /// Whether new segment files are preallocated to `segment_size`, so appends do not
     /// change the file's size and fdatasync need not write metadata. Default: `true`.
     pub preallocate: bool,
@@ -87,6 +92,7 @@ impl Default for Options {
             recovery: RecoveryMode::TolerateTornTail,
             max_segments: None,
             max_total_bytes: None,
+            max_cached_positions: 16 << 20,
             preallocate: true,
             create_if_missing: true,
             fs: Arc::new(RealFs),
@@ -141,6 +147,13 @@ impl Options {
     #[must_use]
     pub fn max_segments(mut self, segments: Option<usize>) -> Self {
         self.max_segments = segments;
+        self
+    }
+
+    /// Sets [`Options::max_cached_positions`].
+    #[must_use]
+    pub fn max_cached_positions(mut self, bytes: u64) -> Self {
+        self.max_cached_positions = bytes;
         self
     }
 

@@ -46,15 +46,22 @@ impl Wal {
         }
         self.flush_for_readers(last)?;
         let inner = &self.inner;
-        Iter::new(
-            inner.segments(),
+        let segments = inner.segments();
+        let iter = Iter::new(
+            Arc::clone(&segments),
             (Arc::clone(&inner.cuts), seen),
             inner.read_only,
             index,
             last,
             inner.seed,
             inner.opts.max_entry_size,
-        )
+        )?;
+        // The segment it seeks in used its positions.
+        let k = segments.partition_point(|s| s.first_index() <= index);
+        if let Some(seg) = k.checked_sub(1).and_then(|k| segments.get(k)) {
+            inner.positions.touch(seg);
+        }
+        Ok(iter)
     }
 
     /// Decodes every entry as an `E`, in index order, and calls `f(index, entry)`.
@@ -171,6 +178,7 @@ impl Wal {
                 first: self.first_index(),
                 last: self.last_index(),
             })?;
+        inner.positions.touch(seg);
         let file = seg.file()?;
         let end = seg.end();
         let want = usize::try_from(end.saturating_sub(pos))

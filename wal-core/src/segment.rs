@@ -47,7 +47,8 @@ pub(crate) struct Segment {
     last_index: AtomicU64,
     /// Offsets of the entries' frames; `None` until loaded from the footer at `footer_at`.
     positions: RwLock<Option<Arc<Vec<u32>>>>,
-    footer_at: Option<u64>,
+    /// Where the footer starts (0: no footer, the positions cannot be reloaded).
+    footer_at: AtomicU64,
     /// Set when truncation removed the segment from the log.
     removed: AtomicBool,
     /// The index at each position, for a salvaged segment whose indexes have gaps (its
@@ -95,7 +96,7 @@ impl Segment {
             end: AtomicU64::new(end),
             last_index: AtomicU64::new(last_index),
             positions: RwLock::new(None),
-            footer_at,
+            footer_at: AtomicU64::new(footer_at.unwrap_or(0)),
             removed: AtomicBool::new(false),
             sparse: None,
         }
@@ -174,9 +175,10 @@ impl Segment {
         {
             return Ok(Arc::clone(p));
         }
-        let at = self
-            .footer_at
-            .ok_or_else(|| self.corrupt(0, CorruptionKind::MissingFooter))?;
+        let at = match self.footer_at.load(Ordering::Acquire) {
+            0 => return Err(self.corrupt(0, CorruptionKind::MissingFooter)),
+            at => at,
+        };
         let file = self.file()?;
         let len = file.len().map_err(|e| Error::io("stat", &self.path, e))?;
         let n = usize::try_from(len.saturating_sub(at)).unwrap_or(usize::MAX);
@@ -207,6 +209,39 @@ impl Segment {
         Ok(positions)
     }
 
+    /// Records the footer just written at `at`: the positions can be reloaded from it.
+    pub(crate) fn set_footer_at(&self, at: u64) {
+        self.footer_at.store(at, Ordering::Release);
+    }
+
+    /// Whether the positions can be dropped and reloaded: the segment has a footer and is
+    /// not salvaged.
+    pub(crate) fn can_release_positions(&self) -> bool {
+        self.footer_at.load(Ordering::Acquire) != 0 && self.sparse.is_none()
+    }
+
+    /// Bytes of positions held in memory (0 when not loaded).
+    pub(crate) fn positions_bytes(&self) -> u64 {
+        self.positions
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .map_or(0, |p| 4 * p.len() as u64)
+    }
+
+    /// Drops the positions held in memory, if they can be reloaded from a footer; returns
+    /// whether it did. Readers holding them keep their copy.
+    pub(crate) fn release_positions(&self) -> bool {
+        if !self.can_release_positions() {
+            return false;
+        }
+        *self
+            .positions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = None;
+        true
+    }
+
     /// Where entry `index`'s frame starts, if the segment holds it.
     pub(crate) fn position_of(&self, index: u64, seed: u32) -> Result<Option<u64>> {
         if index < self.first_index() || index > self.last_index() {
@@ -225,6 +260,8 @@ impl Segment {
     /// Forgets everything from byte `end` on: the entries after `last_index` were cut.
     pub(crate) fn truncate_to(&self, end: u64, last_index: u64, seed: u32) -> Result<()> {
         let positions = self.positions(seed)?;
+        // The footer (if any) is cut with the entries: the positions stay in memory now.
+        self.footer_at.store(0, Ordering::Release);
         let keep = usize::try_from(
             last_index
                 .wrapping_add(1)

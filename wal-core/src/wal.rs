@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
 use crate::io::DirLock;
 use crate::options::{Options, SyncPolicy};
+use crate::positions::PositionCache;
 use crate::recovery::{self, RecoveryMode, RecoveryReport};
 use crate::segment::{self, Segment};
 use crate::writer::{FLUSH_AT, Limits, PREALLOCATE_STEP, Pending, Tail};
@@ -50,6 +51,8 @@ pub(crate) struct Inner {
     epoch: AtomicU64,
     /// The `truncate_back` cuts live iterators check.
     pub cuts: Arc<Cuts>,
+    /// Sealed segments' positions held in memory, bounded.
+    pub positions: PositionCache,
     pub first_index: AtomicU64,
     oldest_unsynced: Mutex<Option<Instant>>,
     poison: OnceLock<Arc<std::io::Error>>,
@@ -218,6 +221,7 @@ impl Wal {
             assigned: AtomicU64::new(last),
             epoch: AtomicU64::new(0),
             cuts: Arc::default(),
+            positions: PositionCache::new(opts.max_cached_positions),
             first_index: AtomicU64::new(first_index),
             oldest_unsynced: Mutex::new(None),
             poison: OnceLock::new(),
@@ -636,6 +640,7 @@ impl Inner {
             .map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
         // The seal synced every entry of the old segment.
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
+        self.positions.touch(&tail.seg);
         let header = SegmentHeader {
             log_id: self.log_id,
             seq: tail.next_seq,

@@ -405,9 +405,11 @@ impl Tail {
             offset,
         );
         io::write_all_at(&*self.file, &self.scratch, self.pos)?;
+        let footer_at = self.pos;
         self.pos += self.scratch.len() as u64;
         self.file.set_len(self.pos)?;
         self.file.sync_data()?;
+        self.seg.set_footer_at(footer_at);
         self.sealed = Some(crc);
         Ok(crc)
     }

@@ -811,3 +811,41 @@ fn issue_20_9_readers_never_wait_for_the_writers_fsync() {
     );
     writer.join().unwrap();
 }
+
+/// 20.8: positions (4 bytes per entry) were kept for every segment the writer sealed and
+/// every one a `get` touched. With a bound of 1 KiB (about seven 4 KiB segments' worth),
+/// random reads over a hundred segments release and reload them, and read right.
+#[test]
+fn issue_20_8_positions_are_bounded_and_reloaded_from_footers() {
+    let fs = SimFs::new();
+    let opts = small(&fs).max_cached_positions(1024);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=3600 {
+        wal.append(&entry(i)).unwrap();
+    }
+    wal.sync().unwrap();
+    assert!(first_indexes(&fs).len() > 90);
+    let mut x = 12_345u64;
+    for _ in 0..2000 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        let i = 1 + (x >> 33) % 3600;
+        assert_eq!(wal.get::<Blob>(i).unwrap(), entry(i), "get({i})");
+        if i.is_multiple_of(97) {
+            let got: Vec<u64> = wal
+                .iter_from(i)
+                .unwrap()
+                .take(50)
+                .map(|r| r.unwrap().index())
+                .collect();
+            assert_eq!(got, (i..(i + 50).min(3601)).collect::<Vec<_>>());
+        }
+    }
+    // Truncation into a segment whose positions were released reloads them first.
+    wal.truncate_back(1800).unwrap();
+    assert_eq!(wal.get::<Blob>(1800).unwrap(), entry(1800));
+    wal.close().unwrap();
+    let wal = Wal::open(dir(), opts).unwrap();
+    holds(&wal, 1, 1800, entry, "after reopen");
+}
