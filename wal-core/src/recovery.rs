@@ -443,7 +443,11 @@ pub(crate) fn recover(
         let Some((offset, kind)) = damage(scan, is_last) else {
             continue;
         };
-        let torn = is_last && !segment::valid_marker_after(bytes, offset, seed);
+        // Entries that end where a `CUT` mark says: what follows is the remainder of that
+        // interrupted cut (stale markers in it prove nothing about the kept entries).
+        let at_cut =
+            closed_at.is_some_and(|c| f.header.first_index + scan.positions.len() as u64 == c + 1);
+        let torn = is_last && (at_cut || !segment::valid_marker_after(bytes, offset, seed));
         // Preallocated zeros after the damage are not reported as cut.
         let damaged_end = bytes
             .iter()

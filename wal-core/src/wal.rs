@@ -366,7 +366,9 @@ impl Wal {
 
     /// Writes buffered entries and syncs them (under every [`SyncPolicy`], `Never`
     /// included), stops the background flusher and releases the directory lock, reporting
-    /// any error. When it returns `Ok`, every entry appended survives power loss.
+    /// any error. When it returns `Ok`, every entry appended survives power loss. It ends the
+    /// log with an empty sync marker, synced after the final window, so that damage to that
+    /// window is later refused as damage rather than cut as a torn tail.
     ///
     /// Dropping a `Wal` does the same but cannot report errors.
     ///
@@ -700,7 +702,22 @@ impl Inner {
         }
         self.check_writable()?;
         let (target, epoch) = self.target();
-        self.commit(target, epoch)
+        self.commit(target, epoch)?;
+        // The record that the last window was synced (see `Tail::write_close_record`).
+        let mut guard = lock(&self.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Ok(());
+        };
+        if tail
+            .write_close_record()
+            .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?
+        {
+            lock(&self.pending).note_marker();
+            tail.file
+                .sync_data()
+                .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
+        }
+        Ok(())
     }
 
     /// The background thread of `Interval` and `Batch`: syncs on time until told to stop.

@@ -253,6 +253,8 @@ pub(crate) struct Tail {
     pub next_seq: u64,
     /// The file's size, grown by preallocation in steps; `None` when preallocation is off.
     pub allocated: Option<u64>,
+    /// Something was written since the log was opened (a clean close then records it).
+    wrote: bool,
     /// The segment's target size: preallocation steps stop there, and what runs past it
     /// (a sync marker, a footer, an oversized entry) grows the file by what it needs.
     pub segment_size: u64,
@@ -283,6 +285,7 @@ impl Tail {
             scratch: Vec::new(),
             seed,
             allocated: None,
+            wrote: false,
             segment_size,
         }
     }
@@ -325,6 +328,7 @@ impl Tail {
         self.new_positions
             .extend(chunk.positions.iter().map(|p| base + p));
         self.pos += (frames + extra) as u64;
+        self.wrote = true;
         if marker {
             self.marker_end = self.pos;
         }
@@ -380,8 +384,34 @@ impl Tail {
         }
         self.pos += self.scratch.len() as u64;
         self.marker_end = self.pos;
+        self.wrote = true;
         self.seg.publish(self.pos, &[], self.last_written);
         Ok(true)
+    }
+
+    /// At a clean close, after the last window was synced: an empty sync marker after it,
+    /// which proves that window durable (a marker is written only after the sync before it
+    /// returned), so recovery takes damage inside it for damage, not a torn tail. Not
+    /// synced. Returns whether it wrote one (nothing is written after a footer, or when
+    /// nothing was written since open).
+    pub(crate) fn write_close_record(&mut self) -> std::io::Result<bool> {
+        if !self.wrote || self.sealed.is_some() || self.pos != self.marker_end {
+            return Ok(false);
+        }
+        let mut marker = std::mem::take(&mut self.scratch);
+        marker.clear();
+        self.close_window(&mut marker, self.pos, self.last_written);
+        let written = self
+            .reserve(marker.len() as u64)
+            .and_then(|()| io::write_all_at(&*self.file, &marker, self.pos));
+        if written.is_ok() {
+            self.pos += marker.len() as u64;
+            self.marker_end = self.pos;
+            self.wrote = false;
+            self.seg.publish(self.pos, &[], self.last_written);
+        }
+        self.scratch = marker;
+        written.map(|()| true)
     }
 
     /// Seals the segment: footer, trim preallocated space, sync. Returns the footer's CRC.

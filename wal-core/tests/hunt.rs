@@ -849,3 +849,43 @@ fn issue_20_8_positions_are_bounded_and_reloaded_from_footers() {
     let wal = Wal::open(dir(), opts).unwrap();
     holds(&wal, 1, 1800, entry, "after reopen");
 }
+
+/// 20.3: after `sync()` and `close()`, damage in the last sync window of the last segment
+/// read as a torn tail and was cut silently in the default mode, though it was acknowledged
+/// as durable. A clean close leaves a record after the final window that proves it synced:
+/// such damage is refused, naming file and offset, and nothing is modified.
+#[test]
+fn issue_20_3_damage_to_the_final_window_of_a_closed_log_is_refused_not_cut() {
+    for policy in [SyncPolicy::Always, SyncPolicy::Never] {
+        let fs = SimFs::new();
+        let opts = sim_opts(&fs).sync(policy);
+        let wal = Wal::open(dir(), opts.clone()).unwrap();
+        for i in 1..=300 {
+            wal.append(&entry(i)).unwrap();
+        }
+        wal.sync().unwrap();
+        wal.close().unwrap();
+        let path = segment_files(&fs, &dir())[0].clone();
+        let mut bytes = fs.read_file(&path).unwrap();
+        let end = bytes.iter().rposition(|&b| b != 0).unwrap();
+        // Zero 100 bytes of the last entries, well inside the final window.
+        for b in &mut bytes[end - 300..end - 200] {
+            *b = 0;
+        }
+        fs.write_file(&path, &bytes);
+        let before = fs.read_file(&path);
+        match Wal::open(dir(), opts.clone()) {
+            Err(Error::Corruption { segment, .. }) => assert_eq!(segment, path),
+            Ok(wal) => panic!("{policy:?}: opened: {:?}", wal.recovery_report()),
+            Err(e) => panic!("{policy:?}: {e}"),
+        }
+        assert_eq!(
+            fs.read_file(&path),
+            before,
+            "{policy:?}: the refused open changed the file"
+        );
+        // A torn tail after an ordinary crash (no clean close) is still cut.
+        let wal = Wal::open(dir(), opts.recovery(RecoveryMode::PointInTime)).unwrap();
+        assert!(wal.last_index() < 300);
+    }
+}
