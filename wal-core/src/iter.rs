@@ -250,22 +250,22 @@ impl Iter {
         }))
     }
 
-    /// The next entry, borrowed from the read buffer until the next call: no copy.
-    pub(crate) fn next_ref(&mut self) -> Option<Result<EntryRef<'_>>> {
+    /// The next frame; after the end or an error, nothing more.
+    fn advance(&mut self) -> Option<Result<Framed>> {
         if self.done {
             return None;
         }
-        match self.step() {
-            Ok(Some(f)) => Some(Ok(f.entry_ref(&self.buf))),
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
+        let item = self.step().transpose();
+        if !matches!(item, Some(Ok(_))) {
+            self.done = true;
         }
+        item
+    }
+
+    /// The next entry, borrowed from the read buffer until the next call: no copy.
+    pub(crate) fn next_ref(&mut self) -> Option<Result<EntryRef<'_>>> {
+        let item = self.advance()?;
+        Some(item.map(|f| f.entry_ref(&self.buf)))
     }
 }
 
@@ -291,28 +291,16 @@ impl Iterator for Iter {
     type Item = Result<RawEntry>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        match self.step() {
-            Ok(Some(f)) => {
-                let range = f.payload.clone();
-                let entry = f.entry_ref(&self.buf);
-                Some(Ok(if self.copying {
-                    entry.to_owned()
-                } else {
-                    entry.shared(&self.buf, range)
-                }))
+        let item = self.advance()?;
+        Some(item.map(|f| {
+            let range = f.payload.clone();
+            let entry = f.entry_ref(&self.buf);
+            if self.copying {
+                entry.to_owned()
+            } else {
+                entry.shared(&self.buf, range)
             }
-            Ok(None) => {
-                self.done = true;
-                None
-            }
-            Err(e) => {
-                self.done = true;
-                Some(Err(e))
-            }
-        }
+        }))
     }
 }
 

@@ -68,6 +68,7 @@ pub mod format;
 pub mod io;
 mod iter;
 mod le;
+mod marks;
 mod options;
 mod positions;
 mod read;

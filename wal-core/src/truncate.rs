@@ -6,10 +6,10 @@ use std::sync::atomic::Ordering;
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::io;
-use crate::recovery;
 use crate::segment::{self, Segment, Stop};
 use crate::wal::{Inner, Wal, lock};
 use crate::writer::Tail;
+use crate::{marks, recovery};
 
 impl Wal {
     /// Removes every entry after `index` (a consensus log's conflicting suffix); appends
@@ -150,10 +150,10 @@ impl Inner {
         if !removed.is_empty() {
             // Lower the high-water mark before the newer segments go: recovery drops any
             // segment above it that a crash leaves behind.
-            recovery::write_mark(
+            marks::write_mark(
                 &**fs,
                 &self.dir,
-                recovery::HIGH_WATER_MARK,
+                marks::HIGH_WATER_MARK,
                 self.log_id,
                 seg.header.seq,
             )?;
@@ -172,7 +172,7 @@ impl Inner {
         // recovery, if a crash comes between, that the batch ends at `index`.
         let closed_at = inside_batch.then_some(index);
         if inside_batch {
-            recovery::write_mark(&**fs, &self.dir, recovery::CUT_MARK, self.log_id, index)?;
+            marks::write_mark(&**fs, &self.dir, marks::CUT_MARK, self.log_id, index)?;
         }
         seg.truncate_to(cut, index, self.seed)?;
         file.set_len(cut)
@@ -216,7 +216,7 @@ impl Inner {
             .sync_data()
             .map_err(|e| Error::io("sync", &seg.path, e))?;
         if inside_batch {
-            recovery::remove_mark(&**fs, &self.dir, recovery::CUT_MARK)?;
+            marks::remove_mark(&**fs, &self.dir, marks::CUT_MARK)?;
         }
         self.replace_segments(|list| list.truncate(k + 1));
         Ok(())
@@ -227,10 +227,10 @@ impl Inner {
         if index <= self.first_index.load(Ordering::Acquire) {
             return Ok(());
         }
-        recovery::write_mark(
+        marks::write_mark(
             &*self.opts.fs,
             &self.dir,
-            recovery::LOW_WATER_MARK,
+            marks::LOW_WATER_MARK,
             self.log_id,
             index,
         )?;

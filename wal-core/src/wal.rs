@@ -11,6 +11,7 @@ use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
 use crate::io::DirLock;
+use crate::marks;
 use crate::options::{Options, SyncPolicy};
 use crate::positions::PositionCache;
 use crate::recovery::{self, RecoveryMode, RecoveryReport};
@@ -170,7 +171,7 @@ impl Wal {
         };
         if segments.is_empty() && !read_only {
             if !rec.has_low_water {
-                recovery::write_mark(&*fs, &dir, recovery::LOW_WATER_MARK, log_id, 1)?;
+                marks::write_mark(&*fs, &dir, marks::LOW_WATER_MARK, log_id, 1)?;
             }
             // After `truncate_front` past every entry and a crash, the log resumes there.
             first_index = first_index.max(1);
@@ -182,7 +183,7 @@ impl Wal {
                 prev_crc: 0,
             };
             let (seg, file) = create_segment(&opts, &dir, &header)?;
-            recovery::write_mark(&*fs, &dir, recovery::HIGH_WATER_MARK, log_id, header.seq)?;
+            marks::write_mark(&*fs, &dir, marks::HIGH_WATER_MARK, log_id, header.seq)?;
             segments.push(Arc::clone(&seg));
             let mut fresh = Tail::new(
                 seg,
@@ -244,7 +245,7 @@ impl Wal {
             // make them durable now, so that `durable_index()` is true from the start.
             inner.sync_at_open()?;
             if rec_cut_mark {
-                recovery::remove_mark(&*inner.opts.fs, &inner.dir, recovery::CUT_MARK)?;
+                marks::remove_mark(&*inner.opts.fs, &inner.dir, marks::CUT_MARK)?;
             }
         }
         let flusher = match inner.opts.sync {
@@ -653,10 +654,10 @@ impl Inner {
         let (seg, file) =
             create_segment(&self.opts, &self.dir, &header).map_err(|e| self.poison(e))?;
         // Before anything is appended to it: a later loss of this segment is then detected.
-        recovery::write_mark(
+        marks::write_mark(
             &*self.opts.fs,
             &self.dir,
-            recovery::HIGH_WATER_MARK,
+            marks::HIGH_WATER_MARK,
             self.log_id,
             header.seq,
         )

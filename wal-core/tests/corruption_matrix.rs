@@ -1,4 +1,4 @@
-//! The corrupted-log matrix (RELIABILITY.md M-01): damage style x offset x segment x recovery
+//! The corrupted-log matrix (M-01): damage style x offset x segment x recovery
 //! mode x preallocation = 5 x 20 x 3 x 4 x 2 = 2,400 instances, each with its mode's outcome.
 #![allow(
     clippy::cast_possible_truncation,
