@@ -64,11 +64,7 @@ pub(crate) fn write_mark(
 ) -> Result<()> {
     let path = dir.join(mark.0);
     let tmp = dir.join(format!("{}.tmp", mark.0));
-    match fs.remove(&tmp) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io("remove", &tmp, e)),
-    }
+    io::remove_if_present(fs, &tmp).map_err(|e| Error::io("remove", &tmp, e))?;
     let f = fs
         .create_new(&tmp)
         .map_err(|e| Error::io("create", &tmp, e))?;
@@ -84,10 +80,8 @@ pub(crate) fn write_mark(
 /// Removes a mark file durably (remove, directory sync); a missing one is not an error.
 pub(crate) fn remove_mark(fs: &dyn FileSystem, dir: &Path, mark: Mark) -> Result<()> {
     let path = dir.join(mark.0);
-    match fs.remove(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("remove", &path, e)),
+    if !io::remove_if_present(fs, &path).map_err(|e| Error::io("remove", &path, e))? {
+        return Ok(());
     }
     fs.sync_dir(dir)
         .map_err(|e| Error::io("sync directory", dir, e))

@@ -14,67 +14,13 @@ use crate::marks::{
 };
 use crate::segment::{self, Scan, Segment, Stop};
 
-/// What recovery does with damage it finds at open.
-///
-/// Default: [`RecoveryMode::TolerateTornTail`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum RecoveryMode {
-    /// Damage after the last valid sync marker of the last segment is a torn tail (never
-    /// acknowledged): it is cut, kept in a quarantine file and reported. Any other damage is
-    /// an [`Error::Corruption`] naming the file and offset.
-    #[default]
-    TolerateTornTail,
-    /// Any damage, a torn tail included, refuses the open (`RocksDB`'s absolute consistency).
-    Strict,
-    /// The log is cut before the first damage wherever it is, later segments are removed,
-    /// and the cut is reported: the result is a consistent prefix, possibly without
-    /// acknowledged entries.
-    PointInTime,
-    /// Read-only: every frame that verifies is readable, damage is skipped and reported,
-    /// nothing is written. Appends return [`Error::ReadOnly`]. Indexes may have gaps.
-    Salvage,
-}
+mod repair;
+mod report;
 
-/// What recovery found and did at open.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct RecoveryReport {
-    /// Segment files read.
-    pub segments_scanned: usize,
-    /// Entries in the log after recovery.
-    pub entries: u64,
-    /// Bytes cut from segments, with where and why.
-    pub cuts: Vec<Cut>,
-    /// Segment files removed (an empty tail left by a crash during creation; segments after
-    /// the cut in point-in-time mode).
-    pub removed_segments: Vec<PathBuf>,
-    /// Files holding bytes that were cut, kept as evidence.
-    pub quarantined: Vec<PathBuf>,
-    /// Temporary files of an interrupted segment creation that were removed.
-    pub removed_temp_files: Vec<PathBuf>,
-}
+pub use report::{Cut, RecoveryMode, RecoveryReport};
 
-impl RecoveryReport {
-    /// Whether recovery found the log exactly as a clean shutdown leaves it.
-    #[must_use]
-    pub fn is_clean(&self) -> bool {
-        self.cuts.is_empty() && self.removed_segments.is_empty()
-    }
-}
-
-/// Bytes cut (or, in salvage mode, skipped) from one segment.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cut {
-    /// The segment file.
-    pub segment: PathBuf,
-    /// Offset of the first byte cut.
-    pub offset: u64,
-    /// Number of bytes cut.
-    pub bytes: u64,
-    /// What was found at the cut.
-    pub reason: CorruptionKind,
-}
+pub(crate) use repair::quarantined_segment;
+use repair::repair;
 
 /// The state the writer continues from in the tail segment (its positions are in the
 /// segment).
@@ -660,26 +606,6 @@ fn read_summary(
         .filter(|s| s.entries == 0 || s.first_index == header.first_index))
 }
 
-/// Writes the quarantine file `q` holding `bytes`, durably.
-fn write_quarantine(fs: &dyn FileSystem, q: &Path, bytes: &[u8]) -> Result<()> {
-    let qf = fs.create_new(q).map_err(|e| Error::io("create", q, e))?;
-    io::write_all_at(&*qf, bytes, 0).map_err(|e| Error::io("write", q, e))?;
-    qf.sync_data().map_err(|e| Error::io("sync", q, e))
-}
-
-/// The first index of the segment whose cut bytes the file `name` keeps, if it is such a
-/// file (`NAME.wal.cut-OFFSET`).
-pub(crate) fn quarantined_segment(name: &str) -> Option<u64> {
-    let (segment, offset) = name.split_once(".cut-")?;
-    offset.parse::<u64>().ok()?;
-    segment::parse_segment_name(segment)
-}
-
-/// Where bytes cut from `segment` at `offset` are kept.
-fn quarantine_name(segment: &Path, offset: u64) -> PathBuf {
-    PathBuf::from(format!("{}.cut-{offset}", segment.display()))
-}
-
 fn corrupt(path: &Path, offset: u64, kind: CorruptionKind) -> Error {
     Error::Corruption {
         segment: path.to_path_buf(),
@@ -711,113 +637,4 @@ fn damage(scan: &Scan, is_last: bool) -> Option<(u64, CorruptionKind)> {
         Stop::Zeros if scan.nonzero_after => Some((scan.valid_end, CorruptionKind::Hole)),
         Stop::Footer | Stop::Eof | Stop::Zeros => None,
     }
-}
-
-/// Carries out the plan: remove segments (newest first after a point-in-time cut, oldest
-/// first below the low-water mark), quarantine and cut, remove temps; then sync.
-fn repair(
-    fs: &dyn FileSystem,
-    dir: &Path,
-    found: &[Found],
-    plan: &Plan,
-    short_tail: Option<(PathBuf, bool)>,
-    temps: &[PathBuf],
-    report: &mut RecoveryReport,
-) -> Result<()> {
-    let mut dir_dirty = false;
-    let remove = |path: &Path, report: &mut RecoveryReport| -> Result<()> {
-        fs.remove(path).map_err(|e| Error::io("remove", path, e))?;
-        report.removed_segments.push(path.to_path_buf());
-        Ok(())
-    };
-    for path in &plan.stale {
-        remove(path, report)?;
-        dir_dirty = true;
-    }
-    for path in &plan.orphans {
-        fs.remove(path).map_err(|e| Error::io("remove", path, e))?;
-        dir_dirty = true;
-    }
-    if let Some(from) = plan.remove_from {
-        // Lower the high-water mark first, so the segments removed are not missed later.
-        if let (Some(keep), Some(id)) = (
-            from.checked_sub(1).and_then(|k| found.get(k)),
-            found.first().map(|f| f.header.log_id),
-        ) {
-            write_mark(fs, dir, HIGH_WATER_MARK, id, keep.header.seq)?;
-        }
-        for f in found[from..].iter().rev() {
-            remove(&f.path, report)?;
-        }
-        dir_dirty = true;
-    }
-    for f in &found[..plan.remove_below] {
-        remove(&f.path, report)?;
-        dir_dirty = true;
-    }
-    if let Some((path, holds_data)) = short_tail {
-        // Not a segment of this log's making (creation renames a synced header into
-        // place): whatever it holds is kept as evidence, under the quarantine name.
-        if holds_data {
-            let q = quarantine_name(&path, 0);
-            fs.rename(&path, &q)
-                .map_err(|e| Error::io("rename", &path, e))?;
-            report.quarantined.push(q);
-            report.removed_segments.push(path);
-        } else {
-            remove(&path, report)?;
-        }
-        dir_dirty = true;
-    }
-    for t in temps {
-        fs.remove(t).map_err(|e| Error::io("remove", t, e))?;
-        report.removed_temp_files.push(t.clone());
-        dir_dirty = true;
-    }
-    if let Some((i, cut)) = &plan.cut {
-        let f = &found[*i];
-        if let Body::Scanned { bytes, .. } = &f.body {
-            let start = usize::try_from(cut.offset).unwrap_or(usize::MAX);
-            let end = usize::try_from(cut.offset + cut.bytes).unwrap_or(usize::MAX);
-            let cut_bytes = bytes.get(start..end).unwrap_or_default();
-            if cut_bytes.iter().any(|&b| b != 0) {
-                let q = quarantine_name(&f.path, cut.offset);
-                match fs.remove(&q) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(Error::io("remove", &q, e)),
-                }
-                dir_dirty = true;
-                match write_quarantine(fs, &q, cut_bytes) {
-                    Ok(()) => report.quarantined.push(q),
-                    // A full disk must not keep the log from opening: the cut is still
-                    // reported in `cuts`, only its copy is not kept.
-                    Err(Error::Io { source, .. })
-                        if source.kind() == std::io::ErrorKind::StorageFull =>
-                    {
-                        let _ = fs.remove(&q);
-                        tracing::warn!(segment = %f.path.display(), offset = cut.offset, bytes = cut.bytes, "wal: no room to keep the cut bytes; cut without a copy");
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-        }
-        if dir_dirty {
-            fs.sync_dir(dir)
-                .map_err(|e| Error::io("sync directory", dir, e))?;
-            dir_dirty = false;
-        }
-        let w = fs
-            .open_write(&f.path)
-            .map_err(|e| Error::io("open", &f.path, e))?;
-        w.set_len(cut.offset)
-            .map_err(|e| Error::io("truncate", &f.path, e))?;
-        w.sync_data().map_err(|e| Error::io("sync", &f.path, e))?;
-        report.cuts.push(cut.clone());
-    }
-    if dir_dirty {
-        fs.sync_dir(dir)
-            .map_err(|e| Error::io("sync directory", dir, e))?;
-    }
-    Ok(())
 }

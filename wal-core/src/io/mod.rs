@@ -166,6 +166,18 @@ pub fn write_all_at(file: &dyn File, mut buf: &[u8], mut offset: u64) -> io::Res
     Ok(())
 }
 
+/// Removes `path` if it exists; returns whether it did.
+///
+/// # Errors
+/// Whatever the file system reports, except that the file is not there.
+pub(crate) fn remove_if_present(fs: &dyn FileSystem, path: &Path) -> io::Result<bool> {
+    match fs.remove(path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Reads `[offset, offset + len)` into a new vector, or fewer bytes if the file ends first.
 pub(crate) fn read_range(file: &dyn File, offset: u64, len: usize) -> io::Result<Vec<u8>> {
     let mut buf = vec![0u8; len];

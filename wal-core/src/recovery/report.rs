@@ -1,0 +1,67 @@
+//! What a user chooses and learns of recovery: the mode, and the report of what it did.
+
+use std::path::PathBuf;
+
+use crate::error::CorruptionKind;
+
+/// What recovery does with damage it finds at open.
+///
+/// Default: [`RecoveryMode::TolerateTornTail`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum RecoveryMode {
+    /// Damage after the last valid sync marker of the last segment is a torn tail (never
+    /// acknowledged): it is cut, kept in a quarantine file and reported. Any other damage is
+    /// an [`Error::Corruption`](crate::Error::Corruption) naming the file and offset.
+    #[default]
+    TolerateTornTail,
+    /// Any damage, a torn tail included, refuses the open (`RocksDB`'s absolute consistency).
+    Strict,
+    /// The log is cut before the first damage wherever it is, later segments are removed,
+    /// and the cut is reported: the result is a consistent prefix, possibly without
+    /// acknowledged entries.
+    PointInTime,
+    /// Read-only: every frame that verifies is readable, damage is skipped and reported,
+    /// nothing is written. Appends return [`Error::ReadOnly`](crate::Error::ReadOnly). Indexes may have gaps.
+    Salvage,
+}
+
+/// What recovery found and did at open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RecoveryReport {
+    /// Segment files read.
+    pub segments_scanned: usize,
+    /// Entries in the log after recovery.
+    pub entries: u64,
+    /// Bytes cut from segments, with where and why.
+    pub cuts: Vec<Cut>,
+    /// Segment files removed (an empty tail left by a crash during creation; segments after
+    /// the cut in point-in-time mode).
+    pub removed_segments: Vec<PathBuf>,
+    /// Files holding bytes that were cut, kept as evidence.
+    pub quarantined: Vec<PathBuf>,
+    /// Temporary files of an interrupted segment creation that were removed.
+    pub removed_temp_files: Vec<PathBuf>,
+}
+
+impl RecoveryReport {
+    /// Whether recovery found the log exactly as a clean shutdown leaves it.
+    #[must_use]
+    pub fn is_clean(&self) -> bool {
+        self.cuts.is_empty() && self.removed_segments.is_empty()
+    }
+}
+
+/// Bytes cut (or, in salvage mode, skipped) from one segment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cut {
+    /// The segment file.
+    pub segment: PathBuf,
+    /// Offset of the first byte cut.
+    pub offset: u64,
+    /// Number of bytes cut.
+    pub bytes: u64,
+    /// What was found at the cut.
+    pub reason: CorruptionKind,
+}

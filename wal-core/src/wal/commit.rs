@@ -1,0 +1,193 @@
+//! Syncing: group commit (the buffer, sync markers and fdatasync, shared by appenders),
+//! the background flusher of `Interval` and `Batch`, and the final sync of a close.
+
+use std::sync::PoisonError;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{Inner, lock};
+use crate::error::{Error, Result};
+use crate::options::SyncPolicy;
+use crate::writer::Tail;
+
+impl Inner {
+    /// Group commit: returns once an fsync covering `target` (an index assigned in `epoch`)
+    /// has succeeded. The first waiter with no sync in flight leads: it writes everything
+    /// buffered and syncs, outside the group lock, then wakes the others, who wait for a
+    /// sync that covers them. A thread appending alone never waits on or wakes anyone.
+    pub(crate) fn commit(&self, target: u64, epoch: u64) -> Result<()> {
+        let mut g = lock(&self.group);
+        loop {
+            // A later epoch means `truncate_back` synced everything assigned before it.
+            if self.durable.load(Ordering::Acquire) >= target
+                || self.epoch.load(Ordering::Acquire) != epoch
+            {
+                return Ok(());
+            }
+            self.check_writable()?;
+            if g.leading {
+                g.waiting += 1;
+                g = self
+                    .group_cv
+                    .wait(g)
+                    .unwrap_or_else(PoisonError::into_inner);
+                g.waiting -= 1;
+                continue;
+            }
+            g.leading = true;
+            drop(g);
+            let result = self.sync_now();
+            g = lock(&self.group);
+            g.leading = false;
+            if g.waiting > 0 {
+                self.group_cv.notify_all();
+            }
+            result?;
+        }
+    }
+
+    /// `sync_now` at open, which must not need free space: when there is no room for the
+    /// sync marker, the entries after the last one are made durable by an fdatasync alone
+    /// (recovery keeps complete frames after the last marker), and the marker waits for
+    /// the next sync.
+    pub(super) fn sync_at_open(&self) -> Result<()> {
+        let mut guard = lock(&self.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Ok(());
+        };
+        match tail.write_marker() {
+            Ok(false) => return Ok(()),
+            Ok(true) => lock(&self.pending).note_marker(),
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                tracing::warn!(segment = %tail.seg.path.display(), "wal: no room for a sync marker at open; synced without one");
+            }
+            Err(e) => return Err(self.poison(Error::io("write", &tail.seg.path, e))),
+        }
+        tail.file
+            .sync_data()
+            .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
+        self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Writes the buffer, a sync marker, and fdatasyncs. Publishes the new durable index.
+    pub(crate) fn sync_now(&self) -> Result<()> {
+        let mut guard = lock(&self.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
+        self.sync_locked(tail)
+    }
+
+    pub(crate) fn sync_locked(&self, tail: &mut Tail) -> Result<()> {
+        *lock(&self.oldest_unsynced) = None;
+        lock(&self.pending).since_sync = 0;
+        // The marker goes with the last buffered frames, or alone if nothing is buffered.
+        let wrote = self.write_pending(tail, true)?
+            || tail
+                .write_marker()
+                .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
+        if wrote {
+            lock(&self.pending).note_marker();
+            tail.file
+                .sync_data()
+                .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
+        }
+        self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
+        Ok(())
+    }
+
+    /// Writes buffered entries to the file without syncing.
+    pub(crate) fn flush(&self) -> Result<()> {
+        let mut guard = lock(&self.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Ok(());
+        };
+        self.write_pending(tail, false).map(drop)
+    }
+
+    /// Writes buffered entries to the file without syncing; with `marker`, a sync marker
+    /// follows the last of them in the same write. Returns whether it wrote a marker.
+    pub(super) fn write_pending(&self, tail: &mut Tail, marker: bool) -> Result<bool> {
+        let chunks = lock(&self.pending).take();
+        let n = chunks.len();
+        for (i, mut chunk) in chunks.into_iter().enumerate() {
+            // The buffered entries are taken: any failure now loses them, so it poisons.
+            if chunk.rotate {
+                self.rotate(tail).map_err(|e| self.poison(e))?;
+            }
+            tail.write_chunk(&mut chunk, marker && i + 1 == n)
+                .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
+            lock(&self.pending).recycle(chunk.bytes);
+        }
+        Ok(marker && n > 0)
+    }
+
+    pub(super) fn shutdown(&self) -> Result<()> {
+        if self.read_only {
+            return Ok(());
+        }
+        self.check_writable()?;
+        let (target, epoch) = self.target();
+        self.commit(target, epoch)?;
+        // The record that the last window was synced (see `Tail::write_close_record`).
+        let mut guard = lock(&self.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Ok(());
+        };
+        if tail
+            .write_close_record()
+            .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?
+        {
+            lock(&self.pending).note_marker();
+            tail.file
+                .sync_data()
+                .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
+        }
+        Ok(())
+    }
+
+    /// The background thread of `Interval` and `Batch`: syncs on time until told to stop.
+    pub(super) fn flusher(&self) {
+        let mut stop = lock(&self.stop);
+        loop {
+            // Checked under the lock before every wait, so a stop is never missed.
+            if *stop {
+                return;
+            }
+            let wait = match self.opts.sync {
+                SyncPolicy::Interval(d) => d,
+                SyncPolicy::Batch { max_delay, .. } => {
+                    let oldest = *lock(&self.oldest_unsynced);
+                    oldest.map_or(max_delay, |t| {
+                        max_delay
+                            .saturating_sub(t.elapsed())
+                            .max(Duration::from_micros(100))
+                    })
+                }
+                _ => return,
+            };
+            stop = self
+                .stop_cv
+                .wait_timeout(stop, wait)
+                .unwrap_or_else(PoisonError::into_inner)
+                .0;
+            if *stop || self.is_poisoned() {
+                return;
+            }
+            let due = match self.opts.sync {
+                SyncPolicy::Batch { max_delay, .. } => {
+                    lock(&self.oldest_unsynced).is_some_and(|t| t.elapsed() >= max_delay)
+                }
+                _ => true,
+            };
+            let (target, epoch) = self.target();
+            if due && target > self.durable.load(Ordering::Acquire) {
+                drop(stop);
+                // A failure poisons the log; appenders see it on their next call.
+                let _ = self.commit(target, epoch);
+                stop = lock(&self.stop);
+            }
+        }
+    }
+}
