@@ -61,7 +61,9 @@
 //! - **Footer** ([`KIND_FOOTER`]): `kind u8 | entry_count u32 | first_index u64 |
 //!   last_index u64 | position u32 × entry_count | footer_offset u32 | b"WFTR"`. Written when a
 //!   segment is sealed, as its last frame: the file ends right after it, so its last 8 bytes
-//!   locate it. `position` is the byte offset of each entry's frame; its index field holds
+//!   locate it. (The writer trims preallocated space before writing it; a footer followed
+//!   only by zeros, which a crash between the two left in logs of older writers, is read as
+//!   sealed and trimmed at open.) `position` is the byte offset of each entry's frame; its index field holds
 //!   `last_index`. Its stored CRC is the chain value the next segment's header repeats.
 //! - **Batch end** ([`KIND_BATCH_END`], payload 1 byte): closes a batch whose last frames
 //!   were removed, so the frames kept count as complete. `truncate_back` writes it when it

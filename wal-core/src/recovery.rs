@@ -105,6 +105,9 @@ struct Plan {
     /// Quarantine files of segments removed below the first index (a crash came between
     /// the two removals).
     orphans: Vec<PathBuf>,
+    /// Sealed segments followed by zeros (a crash kept their preallocated space from being
+    /// trimmed), with where their footer ends.
+    trim: Vec<(PathBuf, u64)>,
 }
 
 /// Recovers the log in `dir` according to `mode`.
@@ -473,6 +476,17 @@ pub(crate) fn recover(
             .min(keep - 1);
     }
     let first_kept = found[plan.remove_below].header.first_index;
+    plan.trim = found[plan.remove_below..keep]
+        .iter()
+        .filter_map(|f| match &f.body {
+            Body::Scanned { scan, .. }
+                if matches!(scan.stop, Stop::Footer) && f.len > scan.valid_end =>
+            {
+                Some((f.path.clone(), scan.valid_end))
+            }
+            _ => None,
+        })
+        .collect();
     plan.orphans = names
         .iter()
         .filter(|n| quarantined_segment(n).is_some_and(|f| f < first_kept))

@@ -185,7 +185,11 @@ impl Segment {
         let n = usize::try_from(len.saturating_sub(at)).unwrap_or(usize::MAX);
         let bytes = io::read_range(&*file, at, n).map_err(|e| Error::io("read", &self.path, e))?;
         let footer = match format::check_frame(&bytes, seed, u32::try_from(n).unwrap_or(u32::MAX)) {
-            FrameCheck::Valid(h) if h.frame_len() == bytes.len() => {
+            // Zeros may follow a footer in a log opened without repair (Salvage).
+            FrameCheck::Valid(h)
+                if crate::windows::last_nonzero(bytes.get(h.frame_len()..).unwrap_or(&[1]))
+                    .is_none() =>
+            {
                 format::decode_footer(&bytes[FRAME_HEADER_LEN..])
             }
             FrameCheck::Checksum { stored, computed } => {

@@ -414,7 +414,7 @@ impl Tail {
         written.map(|()| true)
     }
 
-    /// Seals the segment: footer, trim preallocated space, sync. Returns the footer's CRC.
+    /// Seals the segment: trim preallocated space, footer, sync. Returns the footer's CRC.
     pub(crate) fn seal(&mut self) -> std::io::Result<u32> {
         if let Some(crc) = self.sealed {
             return Ok(crc);
@@ -434,10 +434,13 @@ impl Tail {
             &positions,
             offset,
         );
-        io::write_all_at(&*self.file, &self.scratch, self.pos)?;
+        // Trim the preallocated space first: a crash between the two then leaves zeros
+        // where the footer goes (a tail like any other), never a footer followed by zeros.
         let footer_at = self.pos;
-        self.pos += self.scratch.len() as u64;
-        self.file.set_len(self.pos)?;
+        let end = self.pos + self.scratch.len() as u64;
+        self.file.set_len(end)?;
+        io::write_all_at(&*self.file, &self.scratch, self.pos)?;
+        self.pos = end;
         self.file.sync_data()?;
         self.seg.set_footer_at(footer_at);
         self.sealed = Some(crc);

@@ -10,7 +10,8 @@ use crate::marks::{HIGH_WATER_MARK, write_mark};
 use crate::segment;
 
 /// Carries out the plan: remove segments (newest first after a point-in-time cut, oldest
-/// first below the low-water mark), quarantine and cut, remove temps; then sync.
+/// first below the low-water mark), quarantine and cut, remove temps, trim the zeros after
+/// footers; then sync.
 pub(super) fn repair(
     fs: &dyn FileSystem,
     dir: &Path,
@@ -106,6 +107,15 @@ pub(super) fn repair(
             .map_err(|e| Error::io("truncate", &f.path, e))?;
         w.sync_data().map_err(|e| Error::io("sync", &f.path, e))?;
         report.cuts.push(cut.clone());
+    }
+    for (path, end) in &plan.trim {
+        // Zeros only, after a footer that verified: nothing is lost, nothing reported.
+        let w = fs
+            .open_write(path)
+            .map_err(|e| Error::io("open", path, e))?;
+        w.set_len(*end)
+            .map_err(|e| Error::io("truncate", path, e))?;
+        w.sync_data().map_err(|e| Error::io("sync", path, e))?;
     }
     if dir_dirty {
         fs.sync_dir(dir)

@@ -104,7 +104,9 @@ pub(crate) fn scan_from(
                 }
                 footer = Some((f, h.crc));
                 pos += h.frame_len();
-                break if pos == b.len() {
+                // Zeros may follow: preallocated space a crash kept from being trimmed.
+                let rest = b.get(pos..zeros_from).unwrap_or_default();
+                break if crate::windows::last_nonzero(rest).is_none() {
                     Stop::Footer
                 } else {
                     Stop::Damage(CorruptionKind::BadFooter)
