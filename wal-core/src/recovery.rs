@@ -165,7 +165,7 @@ pub(crate) fn recover(
             Ok(h) => h,
             // A newest segment shorter than a header was never renamed into place complete:
             // creation is temp + sync + rename, so it held nothing acknowledged.
-            Err(HeaderError::Truncated) if is_last && writable => {
+            Err(HeaderError::Truncated) if is_last => {
                 let holds_data = head.iter().any(|&b| b != 0);
                 drop_short_tail = Some((path, holds_data));
                 break;
@@ -300,13 +300,18 @@ pub(crate) fn recover(
         }
     }
     // The newest segment may not be older than the one the high-water mark records: it may
-    // have held acknowledged entries. (A newest segment shorter than a header was never
-    // complete; dropping it is not a loss.)
+    // have held acknowledged entries. (A newest segment shorter than a header that the mark
+    // does not record was never complete: dropping it is not a loss. One the mark records
+    // was complete when recorded, since creation syncs the header before the rename: it
+    // was damaged.)
     let newest = found.last().map_or(0, |f| f.header.seq);
-    if let Some(high) = high_water.filter(|&h| newest < h && drop_short_tail.is_none()) {
+    if let Some(high) = high_water.filter(|&h| newest < h) {
         let refuse = matches!(mode, RecoveryMode::TolerateTornTail | RecoveryMode::Strict)
             || found.is_empty();
         if refuse {
+            if let Some((path, _)) = &drop_short_tail {
+                return Err(corrupt(path, 0, CorruptionKind::TruncatedHeader));
+            }
             let path = found
                 .last()
                 .map_or_else(|| dir.join(HIGH_WATER), |f| f.path.clone());
@@ -320,6 +325,7 @@ pub(crate) fn recover(
             ));
         }
         // Point in time accepts what is left, and records it so later opens accept it too.
+        report.missing_newest_seq = Some(high);
         if let (RecoveryMode::PointInTime, Some(id)) = (mode, log_id) {
             write_mark(&**fs, dir, HIGH_WATER_MARK, id, newest)?;
         }

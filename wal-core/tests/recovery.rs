@@ -9,7 +9,7 @@ mod common;
 
 use common::{Blob, dir, read_all, sim_opts};
 use wal_core::testing::{Crash, SimFs};
-use wal_core::{SyncPolicy, Wal};
+use wal_core::{CorruptionKind, Error, SyncPolicy, Wal};
 
 const SEGMENT: &str = "/log/00000000000000000001.wal";
 
@@ -190,7 +190,8 @@ fn a_crash_while_creating_a_segment_leaves_no_trace_of_it() {
 
 /// Found by the corrupted-log matrix: when the newest segment is shorter than a header (a
 /// crash while creating it) and is dropped, the sealed segment before it becomes the tail;
-/// the log used to open unwritable ("read-only").
+/// the log used to open unwritable ("read-only"). One the high-water mark records as created
+/// is damage, and refused.
 #[test]
 fn issue_5_a_short_newest_segment_after_a_sealed_one_reopens_writable() {
     let fs = SimFs::new();
@@ -208,6 +209,17 @@ fn issue_5_a_short_newest_segment_after_a_sealed_one_reopens_writable() {
         - 1;
     let bytes = fs.read_file(newest).unwrap();
     fs.write_file(newest, &bytes[..40]);
+    // The high-water mark records the newest segment as created (whole: creation syncs its
+    // header before the rename), so it was damaged, not torn by a crash: refused.
+    match Wal::open(dir(), opts.clone()) {
+        Err(Error::Corruption { segment, kind, .. }) => {
+            assert_eq!((&segment, kind), (newest, CorruptionKind::TruncatedHeader));
+        }
+        other => panic!("{:?}", other.map(|w| w.last_index())),
+    }
+    // Without the mark (a log of an older writer, or the crash came before the mark was
+    // written) it is the remains of an interrupted creation.
+    assert!(fs.delete_file(&dir().join("HIGH_WATER")));
     let wal = Wal::open(dir(), opts.clone()).unwrap();
     assert_eq!(wal.recovery_report().removed_segments, vec![newest.clone()]);
     assert_eq!(wal.last_index(), last_before);

@@ -43,13 +43,20 @@ pub struct RecoveryReport {
     pub quarantined: Vec<PathBuf>,
     /// Temporary files of an interrupted segment creation that were removed.
     pub removed_temp_files: Vec<PathBuf>,
+    /// When the newest segments the `HIGH_WATER` mark recorded are missing (lost after they
+    /// were written, not by a crash): the sequence number it recorded. Point in time and
+    /// salvage accept the loss and report it here; the other modes refuse the open.
+    /// `None` when nothing is missing.
+    pub missing_newest_seq: Option<u64>,
 }
 
 impl RecoveryReport {
     /// Whether recovery found the log exactly as a clean shutdown leaves it.
     #[must_use]
     pub fn is_clean(&self) -> bool {
-        self.cuts.is_empty() && self.removed_segments.is_empty()
+        self.cuts.is_empty()
+            && self.removed_segments.is_empty()
+            && self.missing_newest_seq.is_none()
     }
 }
 
