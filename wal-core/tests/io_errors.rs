@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::{Blob, dir, read_all};
 use wal_core::testing::{Crash, Fault, FaultError, SimFs};
-use wal_core::{Error, Options, SyncPolicy, Wal};
+use wal_core::{Options, SyncPolicy, Wal};
 
 fn opts(fs: &SimFs, policy: SyncPolicy) -> Options {
     Options::default()
@@ -32,24 +32,42 @@ fn entry(i: u64, pad: usize) -> Blob {
     b
 }
 
-/// Appends 120 entries of at least `pad` bytes (some in batches), syncing every 16 under the
-/// non-durable policies. Returns the highest index known durable, the highest appended, and
-/// whether every call after the first error failed too.
-fn workload(fs: &SimFs, policy: SyncPolicy) -> (u64, u64, bool) {
+/// What a workload saw.
+struct Outcome {
+    /// Highest index a returned call proved durable (`append` under `Always`, `sync()`).
+    durable: u64,
+    /// Highest index appended.
+    appended: u64,
+    /// Whether every call after the first error (of any kind) failed too.
+    poisoned_after: bool,
+    /// Whether any call (the open included) returned an error.
+    saw_error: bool,
+}
+
+/// Appends 120 entries (some in batches), syncing every 16 under the non-durable policies,
+/// then syncs once more.
+fn workload(fs: &SimFs, policy: SyncPolicy) -> Outcome {
     workload_padded(fs, policy, 0)
 }
 
-fn workload_padded(fs: &SimFs, policy: SyncPolicy, pad: usize) -> (u64, u64, bool) {
-    let Ok(wal) = Wal::open(dir(), opts(fs, policy)) else {
-        return (0, 0, true);
+/// [`workload`] with entries of at least `pad` bytes.
+fn workload_padded(fs: &SimFs, policy: SyncPolicy, pad: usize) -> Outcome {
+    let mut out = Outcome {
+        durable: 0,
+        appended: 0,
+        poisoned_after: true,
+        saw_error: true,
     };
-    let (mut durable, mut appended, mut failed, mut poisoned_after) = (0, 0, false, true);
+    let Ok(wal) = Wal::open(dir(), opts(fs, policy)) else {
+        return out;
+    };
+    out.saw_error = false;
     for i in 1..=120u64 {
         let r = if i % 15 == 0 {
-            wal.append_batch(&[entry(appended + 1, pad), entry(appended + 2, pad)])
+            wal.append_batch(&[entry(out.appended + 1, pad), entry(out.appended + 2, pad)])
                 .map(|r| r.end - 1)
         } else {
-            wal.append(&entry(appended + 1, pad))
+            wal.append(&entry(out.appended + 1, pad))
         };
         let r = r.and_then(|last| {
             if policy != SyncPolicy::Always && i % 16 == 0 {
@@ -58,26 +76,28 @@ fn workload_padded(fs: &SimFs, policy: SyncPolicy, pad: usize) -> (u64, u64, boo
             Ok(last)
         });
         match r {
-            Ok(last) if failed => {
-                poisoned_after = false;
-                appended = last;
+            Ok(last) if out.saw_error => {
+                out.poisoned_after = false;
+                out.appended = last;
             }
             Ok(last) => {
-                appended = last;
+                out.appended = last;
                 if policy == SyncPolicy::Always || i % 16 == 0 {
-                    durable = last;
+                    out.durable = last;
                 }
             }
-            Err(Error::Poisoned { .. }) => {}
-            Err(_) => failed = true,
+            // The first error a caller sees may be `Poisoned` (a background sync failed):
+            // every call after it must fail as well.
+            Err(_) => out.saw_error = true,
         }
     }
-    if failed && wal.sync().is_ok() {
-        poisoned_after = false;
+    match wal.sync() {
+        Ok(()) if out.saw_error => out.poisoned_after = false,
+        Ok(()) => out.durable = out.appended,
+        Err(_) => out.saw_error = true,
     }
-    durable = durable.max(if failed { 0 } else { wal.durable_index() });
     std::mem::forget(wal);
-    (durable, appended, poisoned_after)
+    out
 }
 
 fn check_after_crash(fs: &SimFs, durable: u64, appended: u64, what: &str) {
@@ -131,15 +151,18 @@ fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy()
                     persistent,
                     error: FaultError::Eio,
                 }));
-                let (durable, appended, poisoned) = workload(&fs, policy);
+                let out = workload(&fs, policy);
                 let fired = fs.fault_fired();
                 fs.set_fault(None);
                 let what = format!("{policy:?} persistent {persistent} op {k}");
                 assert!(
-                    poisoned,
+                    out.poisoned_after,
                     "{what}: a call succeeded after a failed write or sync"
                 );
-                check_after_crash(&fs, durable, appended, &what);
+                // Every operation of this workload matters: a failure no caller saw is a
+                // failure hidden.
+                assert_eq!(out.saw_error, fired, "{what}: fault fired {fired}");
+                check_after_crash(&fs, out.durable, out.appended, &what);
                 cases += 1;
                 if !fired {
                     break;
@@ -162,10 +185,17 @@ fn e03_fsync_that_fails_and_drops_its_data_poisons_and_nothing_after_is_acknowle
             persistent: false,
             error: FaultError::EioLosingData,
         }));
-        let (durable, appended, poisoned) = workload(&fs, SyncPolicy::Always);
+        let out = workload(&fs, SyncPolicy::Always);
+        let fired = fs.fault_fired();
         fs.set_fault(None);
-        assert!(poisoned, "sync {skip}");
-        check_after_crash(&fs, durable, appended, &format!("lying fsync {skip}"));
+        assert!(out.poisoned_after, "sync {skip}");
+        assert_eq!(out.saw_error, fired, "sync {skip}");
+        check_after_crash(
+            &fs,
+            out.durable,
+            out.appended,
+            &format!("lying fsync {skip}"),
+        );
     }
 }
 
@@ -177,12 +207,13 @@ fn e04_enospc_at_every_byte_of_a_64_kib_window_and_at_every_rotation() {
     for capacity in 0..65_536u64 {
         let fs = SimFs::new();
         fs.set_capacity(Some(capacity));
-        let (durable, appended, poisoned) = workload_padded(&fs, SyncPolicy::Always, 500);
-        let full = appended < 120;
+        let out = workload_padded(&fs, SyncPolicy::Always, 500);
+        let full = out.appended < 120;
         fs.set_capacity(None);
         let what = format!("capacity {capacity}");
-        assert!(poisoned, "{what}");
-        check_after_crash_padded(&fs, durable, appended, &what, 500);
+        assert!(out.poisoned_after, "{what}");
+        assert_eq!(out.saw_error, full, "{what}");
+        check_after_crash_padded(&fs, out.durable, out.appended, &what, 500);
         cases += 1;
         hit += u64::from(full);
     }
