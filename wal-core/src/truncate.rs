@@ -177,6 +177,11 @@ impl Inner {
         seg.truncate_to(cut, index, self.seed)?;
         file.set_len(cut)
             .map_err(|e| Error::io("truncate", &seg.path, e))?;
+        // The cut is made durable before anything is written where the removed frames were:
+        // otherwise a power loss could keep the old length, with the old frames (and a valid
+        // sync marker after them) behind a half-written new one: damage that looks proven.
+        file.sync_data()
+            .map_err(|e| Error::io("sync", &seg.path, e))?;
         // Rebuild the writer's window from what is left, as recovery would.
         let n = usize::try_from(cut).unwrap_or(usize::MAX);
         let bytes = io::read_range(&*file, 0, n).map_err(|e| Error::io("read", &seg.path, e))?;

@@ -150,7 +150,19 @@ fn crash_at_every_op(
         let ok = op(&wal).is_ok();
         std::mem::forget(wal);
         fs.set_fault(None);
-        for crash in [Crash::ProcessKill, Crash::DropUnsynced] {
+        // Every crash model: a kill, power loss dropping or tearing what was not synced,
+        // sectors torn (with power-safe overwrite), directory operations reordered.
+        let mut models = vec![Crash::ProcessKill, Crash::DropUnsynced];
+        for seed in 0..3 {
+            models.push(Crash::TornPrefix(seed * 41 + 3));
+            models.push(Crash::SectorChaos {
+                seed,
+                sector: 512,
+                psow: true,
+            });
+            models.push(Crash::NamespaceChaos { seed });
+        }
+        for crash in models {
             let img = fs.crash(crash);
             let wal =
                 Wal::open(dir(), opts(&img)).unwrap_or_else(|e| panic!("op {k} {crash:?}: {e}"));
