@@ -258,13 +258,28 @@ fn headers_foreign_segments_versions_and_junk() {
     // A segment from another log.
     let other = log(0);
     let foreign = other.read_file(SEGMENT.as_ref()).unwrap();
-    let mut header = foreign[..HEADER].to_vec();
-    header[32..40].copy_from_slice(&6u64.to_le_bytes()); // pretend it continues ours
-    fs.write_file("/log/00000000000000000006.wal".as_ref(), &foreign);
-    assert!(matches!(
-        open(&fs, RecoveryMode::TolerateTornTail),
-        Err(Error::ForeignSegment { .. })
-    ));
+    // Its header continues ours in every field but the log identity (a valid header CRC).
+    let ours = wal_core::format::SegmentHeader::decode(&good).unwrap();
+    let mut header = wal_core::format::SegmentHeader::decode(&foreign).unwrap();
+    assert_ne!(header.log_id, ours.log_id);
+    header.seq = ours.seq + 1;
+    header.first_index = 6;
+    header.prev_last_index = 5;
+    header.prev_crc = 0; // ours is not sealed: no chain value to repeat
+    let mut continuing = header.encode().to_vec();
+    continuing.extend_from_slice(&foreign[HEADER..]);
+    fs.write_file("/log/00000000000000000006.wal".as_ref(), &continuing);
+    match open(&fs, RecoveryMode::TolerateTornTail) {
+        Err(Error::ForeignSegment {
+            path,
+            expected,
+            found,
+        }) => {
+            assert_eq!(path, Path::new("/log/00000000000000000006.wal"));
+            assert_eq!((expected, found), (ours.log_id, header.log_id));
+        }
+        other => panic!("{:?}", other.map(|w| w.last_index())),
+    }
     assert!(fs.delete_file("/log/00000000000000000006.wal".as_ref()));
     // Files not named like segments are ignored.
     fs.write_file("/log/notes.txt".as_ref(), b"hello");

@@ -21,6 +21,7 @@ fn golden() -> Vec<Vec<u8>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
         .collect();
     files.sort();
     files.iter().map(|p| std::fs::read(p).unwrap()).collect()
@@ -92,7 +93,14 @@ fn fuzz_corpora_replay_on_stable() {
                 x ^= x >> 7;
                 x ^= x << 17;
                 let mut d = seed.clone();
-                if !d.is_empty() {
+                if target == "mutate" {
+                    // The first 8 bytes build the log; what follows mutates it: one to
+                    // three mutations (kind, segment, offset) from the generator.
+                    d.truncate(8);
+                    for k in 0..=(x % 3) {
+                        d.extend_from_slice(&(x >> (16 * k + 2)).to_le_bytes()[..4]);
+                    }
+                } else if !d.is_empty() {
                     let at = (x as usize) % d.len();
                     if x & 1 == 0 {
                         d.truncate(at);

@@ -72,17 +72,16 @@ fn expected() -> Vec<(u64, Blob)> {
 fn golden_log_bytes_are_reproduced_exactly() {
     let fs = SimFs::new();
     write_known_log(&fs);
-    let names: Vec<String> = fs
-        .file_names(Path::new("/golden"))
-        .into_iter()
-        .filter(|n| n.ends_with(".wal"))
-        .collect();
+    // Every file the log keeps: segments and mark files.
+    let names: Vec<String> = fs.file_names(Path::new("/golden"));
     assert_eq!(
         names,
         [
             "00000000000000000001.wal",
             "00000000000000000006.wal",
-            "00000000000000000007.wal"
+            "00000000000000000007.wal",
+            "HIGH_WATER",
+            "LOW_WATER",
         ]
     );
     if std::env::var_os("GOLDEN_BLESS").is_some() {
@@ -130,4 +129,16 @@ fn golden_log_reads_back_exactly() {
     assert_eq!(head[32..40], 1u64.to_le_bytes());
     // It is sealed: it ends with its footer's magic.
     assert_eq!(&head[head.len() - 4..], b"WFTR");
+    // The mark files: magic, log identity, value (the first index; the newest segment's
+    // sequence number), masked CRC.
+    for (name, magic, value) in [
+        ("LOW_WATER", *b"TWALLOW1", 1u64),
+        ("HIGH_WATER", *b"TWALHIW1", 3),
+    ] {
+        let mark = std::fs::read(fixture_dir().join(name)).unwrap();
+        assert_eq!(mark.len(), 28, "{name}");
+        assert_eq!(&mark[0..8], &magic, "{name}");
+        assert_eq!(mark[8..16], LOG_ID.to_le_bytes(), "{name}");
+        assert_eq!(mark[16..24], value.to_le_bytes(), "{name}");
+    }
 }
