@@ -39,14 +39,44 @@ pub trait Subject: Sync {
     /// Durable mode: `threads` threads each append `per_thread` entries, every append durable
     /// before it returns.
     fn durable(&self, dir: &Path, threads: usize, per_thread: u64, size: usize) -> Result<()>;
-    /// Reopen the log and read every entry with its checksum verified. Returns the entries and
-    /// payload bytes read.
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)>;
+    /// Reopen the log and read every entry with its checksum verified. Returns what was read.
+    fn replay(&self, dir: &Path) -> Result<Tally>;
     /// Reopen the log and read the entry that `locator` (from [`Subject::bulk`]) points at.
     fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>>;
 }
 
 /// Runs `f(thread)` on `threads` scoped threads, returning the first error.
+/// What a replay read: entries, payload bytes, and whether each payload carried the stamp
+/// of its position ([`payload::number`] equal to the count of entries before it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tally {
+    /// Entries read.
+    pub entries: u64,
+    /// Payload bytes read.
+    pub bytes: u64,
+    /// Whether every payload's stamp was its position.
+    pub in_order: bool,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            entries: 0,
+            bytes: 0,
+            in_order: true,
+        }
+    }
+}
+
+impl Tally {
+    /// Counts one payload read, checking its stamp.
+    pub fn add(&mut self, payload: &[u8]) {
+        self.in_order &= payload::number(payload) == Some(self.entries);
+        self.entries += 1;
+        self.bytes += payload.len() as u64;
+    }
+}
+
 pub fn on_threads<F>(threads: usize, f: F) -> Result<()>
 where
     F: Fn(usize) -> Result<()> + Sync,

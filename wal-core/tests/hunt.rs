@@ -928,6 +928,9 @@ fn a_crash_between_a_footer_and_the_trim_of_preallocated_space_reopens() {
             holds(&wal, 1, last + 1, entry, &what);
         },
     );
+    common::report(&format!(
+        "K-02 finding: {states} crash states of rotations whose footers end inside preallocated space"
+    ));
     assert!(states > 100, "{states}");
 }
 

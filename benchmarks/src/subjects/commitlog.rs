@@ -8,7 +8,7 @@ use commitlog::message::MessageSet;
 use commitlog::{CommitLog as Log, LogOptions, ReadLimit};
 
 use crate::payload::each;
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct CommitLog;
 
@@ -52,20 +52,19 @@ impl Subject for CommitLog {
         })
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let log = open(dir)?;
-        let (mut n, mut bytes, mut next) = (0, 0, 0);
+        let (mut t, mut next) = (Tally::default(), 0);
         loop {
             let buf = log.read(next, ReadLimit::max_bytes(1 << 20))?;
             if buf.is_empty() {
-                return Ok((n, bytes));
+                return Ok(t);
             }
             for m in buf.iter() {
                 if !m.verify_hash() {
                     return Err(format!("commitlog: bad checksum at offset {}", m.offset()).into());
                 }
-                n += 1;
-                bytes += m.payload().len() as u64;
+                t.add(m.payload());
                 next = m.offset() + 1;
             }
         }

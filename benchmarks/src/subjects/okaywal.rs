@@ -10,7 +10,7 @@ use okaywal::{
 };
 
 use crate::payload::each;
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct OkayWal;
 
@@ -18,7 +18,7 @@ pub struct OkayWal;
 #[derive(Debug, Default, Clone)]
 struct Manager {
     read: bool,
-    seen: Arc<Mutex<(u64, u64)>>,
+    seen: Arc<Mutex<Tally>>,
 }
 
 impl LogManager for Manager {
@@ -28,8 +28,7 @@ impl LogManager for Manager {
         {
             let mut seen = self.seen.lock().expect("not poisoned");
             for c in chunks {
-                seen.0 += 1;
-                seen.1 += c.len() as u64;
+                seen.add(&c);
             }
         }
         Ok(())
@@ -94,7 +93,7 @@ impl Subject for OkayWal {
         Ok(())
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let manager = Manager {
             read: true,
             ..Manager::default()

@@ -9,7 +9,7 @@ use protobuf::well_known_types::BytesValue;
 use raft_engine::{Config, Engine, LogBatch, MessageExt, ReadableSize};
 
 use crate::payload::{each, number};
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct RaftEngine;
 
@@ -76,23 +76,24 @@ impl Subject for RaftEngine {
         })
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let engine = open(dir)?;
         let (Some(first), Some(last)) = (engine.first_index(1), engine.last_index(1)) else {
-            return Ok((0, 0));
+            return Ok(Tally::default());
         };
-        let (mut n, mut bytes) = (0, 0);
+        let mut t = Tally::default();
         let mut out = Vec::with_capacity(4096);
         let mut from = first;
         while from <= last {
             let to = (from + 4096).min(last + 1);
             out.clear();
             engine.fetch_entries_to::<Msg>(1, from, to, None, &mut out)?;
-            n += out.len() as u64;
-            bytes += out.iter().map(|e| e.value.len() as u64).sum::<u64>();
+            for e in &out {
+                t.add(&e.value);
+            }
             from = to;
         }
-        Ok((n, bytes))
+        Ok(t)
     }
 
     fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {

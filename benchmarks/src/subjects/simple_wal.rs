@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use simple_wal::LogFile;
 
 use crate::payload::each;
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct SimpleWal;
 
@@ -48,14 +48,13 @@ impl Subject for SimpleWal {
         })
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let mut log = open(dir)?;
-        let (mut n, mut bytes) = (0, 0);
+        let mut t = Tally::default();
         for e in log.iter(..)? {
-            n += 1;
-            bytes += e?.len() as u64;
+            t.add(&e?);
         }
-        Ok((n, bytes))
+        Ok(t)
     }
 
     fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {

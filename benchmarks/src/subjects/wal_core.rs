@@ -5,7 +5,7 @@ use std::path::Path;
 use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
 
 use crate::payload::each;
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct WalCore;
 
@@ -69,14 +69,13 @@ impl Subject for WalCore {
         Ok(())
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let wal = Wal::open(dir, Options::default())?;
-        let (mut n, mut bytes) = (0, 0);
+        let mut t = Tally::default();
         for e in wal.iter()? {
-            n += 1;
-            bytes += e?.payload().len() as u64;
+            t.add(e?.payload());
         }
-        Ok((n, bytes))
+        Ok(t)
     }
 
     fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {

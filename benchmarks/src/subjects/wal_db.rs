@@ -5,7 +5,7 @@ use std::path::Path;
 use wal_db::{Lsn, Wal};
 
 use crate::payload::each;
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct WalDb;
 
@@ -48,14 +48,13 @@ impl Subject for WalDb {
         })
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let wal = open(dir)?;
-        let (mut n, mut bytes) = (0, 0);
+        let mut t = Tally::default();
         for r in wal.iter()? {
-            n += 1;
-            bytes += r?.len() as u64;
+            t.add(&r?);
         }
-        Ok((n, bytes))
+        Ok(t)
     }
 
     fn open_last(&self, dir: &Path, locator: &str) -> Result<Vec<u8>> {

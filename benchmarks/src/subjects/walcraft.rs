@@ -7,7 +7,7 @@ use std::path::Path;
 use walcraft::{Size, Wal, WalBuilder, WalError};
 
 use crate::payload::each;
-use crate::{Fsync, Result, Subject, on_threads};
+use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct Walcraft;
 
@@ -55,14 +55,13 @@ impl Subject for Walcraft {
         })
     }
 
-    fn replay(&self, dir: &Path) -> Result<(u64, u64)> {
+    fn replay(&self, dir: &Path) -> Result<Tally> {
         let wal = open(dir, Size::Kb(64))?;
-        let (mut n, mut bytes) = (0, 0);
+        let mut t = Tally::default();
         for e in ok(wal.iter())? {
-            n += 1;
-            bytes += e.len() as u64;
+            t.add(&e);
         }
-        Ok((n, bytes))
+        Ok(t)
     }
 
     fn open_last(&self, dir: &Path, _locator: &str) -> Result<Vec<u8>> {
