@@ -133,9 +133,10 @@ impl Workload {
                 Ok(rate(W4_N, || subject.bulk(dir, W4_N, LARGE).map(drop))? * LARGE as f64 / 1e6)
             }
             Self::W5Small => rate(W1_N, || expect_replay(subject, dir, W1_N, SMALL, false)),
-            Self::W5Large => {
-                Ok(rate(W4_N, || expect_replay(subject, dir, W4_N, LARGE, false))? * LARGE as f64 / 1e9)
-            }
+            Self::W5Large => Ok(
+                rate(W4_N, || expect_replay(subject, dir, W4_N, LARGE, false))? * LARGE as f64
+                    / 1e9,
+            ),
             Self::W6 => {
                 let locator = std::fs::read_to_string(root.join("locator"))?;
                 let start = Instant::now();

@@ -78,20 +78,26 @@ impl Subject for RaftEngine {
 
     fn replay(&self, dir: &Path) -> Result<Tally> {
         let engine = open(dir)?;
-        let (Some(first), Some(last)) = (engine.first_index(1), engine.last_index(1)) else {
-            return Ok(Tally::default());
-        };
         let mut t = Tally::default();
         let mut out = Vec::with_capacity(4096);
-        let mut from = first;
-        while from <= last {
-            let to = (from + 4096).min(last + 1);
-            out.clear();
-            engine.fetch_entries_to::<Msg>(1, from, to, None, &mut out)?;
-            for e in &out {
-                t.add(&e.value);
+        // Every raft group (the durable workloads write one per thread), in order.
+        let mut groups = engine.raft_groups();
+        groups.sort_unstable();
+        for group in groups {
+            let (Some(first), Some(last)) = (engine.first_index(group), engine.last_index(group))
+            else {
+                continue;
+            };
+            let mut from = first;
+            while from <= last {
+                let to = (from + 4096).min(last + 1);
+                out.clear();
+                engine.fetch_entries_to::<Msg>(group, from, to, None, &mut out)?;
+                for e in &out {
+                    t.add(&e.value);
+                }
+                from = to;
             }
-            from = to;
         }
         Ok(t)
     }

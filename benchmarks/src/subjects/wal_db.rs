@@ -52,7 +52,7 @@ impl Subject for WalDb {
         let wal = open(dir)?;
         let mut t = Tally::default();
         for r in wal.iter()? {
-            t.add(&r?);
+            t.add(r?.data());
         }
         Ok(t)
     }

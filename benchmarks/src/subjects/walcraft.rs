@@ -59,7 +59,7 @@ impl Subject for Walcraft {
         let wal = open(dir, Size::Kb(64))?;
         let mut t = Tally::default();
         for e in ok(wal.iter())? {
-            t.add(&e);
+            t.add(e.data());
         }
         Ok(t)
     }
