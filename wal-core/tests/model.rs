@@ -90,9 +90,9 @@ fn opts(fs: &SimFs, policy: SyncPolicy) -> Options {
 
 fn run(ops: &[Op], policy: SyncPolicy) -> Result<(), TestCaseError> {
     let always = policy == SyncPolicy::Always;
-    let opts = |fs: &SimFs| opts(fs, policy);
+    let options = |fs: &SimFs| opts(fs, policy);
     let mut fs = SimFs::new();
-    let mut wal = Wal::open(dir(), opts(&fs)).unwrap();
+    let mut wal = Wal::open(dir(), options(&fs)).unwrap();
     let mut m = Model {
         first: 1,
         entries: Vec::new(),
@@ -126,7 +126,7 @@ fn run(ops: &[Op], policy: SyncPolicy) -> Result<(), TestCaseError> {
                 let image = fs.crash(crash(model, seed));
                 std::mem::forget(wal);
                 fs = image;
-                wal = Wal::open(dir(), opts(&fs))
+                wal = Wal::open(dir(), options(&fs))
                     .map_err(|e| TestCaseError::fail(format!("step {step}: {e}")))?;
                 let last = wal.last_index();
                 prop_assert!(
@@ -152,7 +152,7 @@ fn run(ops: &[Op], policy: SyncPolicy) -> Result<(), TestCaseError> {
             }
             Op::Reopen => {
                 wal.close().unwrap();
-                wal = Wal::open(dir(), opts(&fs)).unwrap();
+                wal = Wal::open(dir(), options(&fs)).unwrap();
                 prop_assert!(
                     wal.recovery_report().is_clean(),
                     "step {}: {:?}",
