@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::wal::lock;
+use crate::lock::lock;
 
 /// How many cuts are remembered one by one; older ones are merged (conservatively: a
 /// reader older than all of them ends at the lowest cut).

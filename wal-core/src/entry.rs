@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::error::{DecodeError, EncodeError};
 use crate::error::{Error, Result};
 use crate::format::FLAG_IGNORABLE;
 
@@ -56,53 +57,6 @@ pub trait Entry: Sized {
     /// # Errors
     /// [`DecodeError`] when the payload is not a valid encoding or the type id is unknown.
     fn decode(type_id: u8, payload: &[u8]) -> Result<Self, DecodeError>;
-}
-
-/// Why a payload did not decode.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum DecodeError {
-    /// The type id is not one this type decodes.
-    #[error("unknown entry type {0}")]
-    UnknownType(u8),
-    /// The payload ended before a value was complete.
-    #[error("payload ended early: {needed} bytes needed at byte {at}, {remaining} remain")]
-    UnexpectedEnd {
-        /// Position in the payload.
-        at: usize,
-        /// Bytes the next value needs.
-        needed: usize,
-        /// Bytes left.
-        remaining: usize,
-    },
-    /// Bytes were left after the value was complete.
-    #[error("{0} unexpected bytes after the value")]
-    TrailingBytes(usize),
-    /// The bytes are not a valid encoding (bad UTF-8, bool not 0 or 1, unknown tag, …).
-    #[error("invalid encoding: {0}")]
-    Invalid(String),
-    /// An error from a user's own decoder.
-    #[error("custom decoder failed")]
-    Custom(#[source] Box<dyn std::error::Error + Send + Sync>),
-}
-
-impl DecodeError {
-    /// Wraps a user decoder's error.
-    pub fn custom(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self::Custom(e.into())
-    }
-}
-
-/// Why a value did not encode.
-#[derive(Debug, thiserror::Error)]
-#[error("encoding failed")]
-pub struct EncodeError(#[source] Box<dyn std::error::Error + Send + Sync>);
-
-impl EncodeError {
-    /// Wraps an encoder's error.
-    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
-        Self(e.into())
-    }
 }
 
 /// An entry as read from the log: index, type, flags and payload, not decoded.

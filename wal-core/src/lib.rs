@@ -68,6 +68,7 @@ pub mod format;
 pub mod io;
 mod iter;
 mod le;
+mod lock;
 mod marks;
 mod options;
 mod positions;
@@ -94,8 +95,9 @@ struct ReadmeDoctests;
 pub use entry::{DecodeError, EncodeError, Entry, RawEntry};
 pub use error::{CorruptionKind, Error, Result};
 pub use iter::Iter;
+pub use options::RecoveryMode;
 pub use options::{Options, SyncPolicy};
-pub use recovery::{Cut, RecoveryMode, RecoveryReport};
+pub use recovery::{Cut, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
 pub use wal::Wal;
 

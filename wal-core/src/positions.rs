@@ -5,8 +5,8 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, Weak};
 
+use crate::lock::lock;
 use crate::segment::Segment;
-use crate::wal::lock;
 
 /// Sealed segments whose positions are loaded, least recently used first.
 #[derive(Debug)]

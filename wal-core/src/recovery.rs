@@ -17,7 +17,8 @@ use crate::segment::{self, Scan, Segment, Stop};
 mod repair;
 mod report;
 
-pub use report::{Cut, RecoveryMode, RecoveryReport};
+use crate::options::RecoveryMode;
+pub use report::{Cut, RecoveryReport};
 
 pub(crate) use repair::quarantined_segment;
 use repair::repair;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, PoisonError, RwLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -11,10 +11,12 @@ use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
 use crate::io::DirLock;
+use crate::lock::lock;
 use crate::marks;
+use crate::options::RecoveryMode;
 use crate::options::{Options, SyncPolicy};
 use crate::positions::PositionCache;
-use crate::recovery::{self, RecoveryMode, RecoveryReport};
+use crate::recovery::{self, RecoveryReport};
 use crate::segment::{self, Segment};
 use crate::writer::{FLUSH_AT, Limits, PREALLOCATE_STEP, Pending, Tail};
 
@@ -72,10 +74,6 @@ struct Group {
     leading: bool,
     /// Appenders waiting for a sync to cover them: nobody is woken when there are none.
     waiting: usize,
-}
-
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn new_log_id() -> u64 {

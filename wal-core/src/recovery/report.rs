@@ -4,28 +4,6 @@ use std::path::PathBuf;
 
 use crate::error::CorruptionKind;
 
-/// What recovery does with damage it finds at open.
-///
-/// Default: [`RecoveryMode::TolerateTornTail`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum RecoveryMode {
-    /// Damage after the last valid sync marker of the last segment is a torn tail (never
-    /// acknowledged): it is cut, kept in a quarantine file and reported. Any other damage is
-    /// an [`Error::Corruption`](crate::Error::Corruption) naming the file and offset.
-    #[default]
-    TolerateTornTail,
-    /// Any damage, a torn tail included, refuses the open (`RocksDB`'s absolute consistency).
-    Strict,
-    /// The log is cut before the first damage wherever it is, later segments are removed,
-    /// and the cut is reported: the result is a consistent prefix, possibly without
-    /// acknowledged entries.
-    PointInTime,
-    /// Read-only: every frame that verifies is readable, damage is skipped and reported,
-    /// nothing is written. Appends return [`Error::ReadOnly`](crate::Error::ReadOnly). Indexes may have gaps.
-    Salvage,
-}
-
 /// What recovery found and did at open.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]

@@ -5,8 +5,9 @@ use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use super::{Inner, lock};
+use super::Inner;
 use crate::error::{Error, Result};
+use crate::lock::lock;
 use crate::options::SyncPolicy;
 use crate::writer::Tail;
 
