@@ -27,6 +27,12 @@ pub(super) fn repair(
         report.removed_segments.push(path.to_path_buf());
         Ok(())
     };
+    if let (Some(seq), Some(id)) = (
+        plan.record_high_water,
+        found.first().map(|f| f.header.log_id),
+    ) {
+        write_mark(fs, dir, HIGH_WATER_MARK, id, seq)?;
+    }
     for path in &plan.stale {
         remove(path, report)?;
         dir_dirty = true;
