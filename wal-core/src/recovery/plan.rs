@@ -1,7 +1,7 @@
 //! Step two of recovery: the decision. From what was read and the recovery mode, a plan of
 //! what to keep, cut, remove and quarantine, or a refusal; nothing on disk is touched.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::read::OnDisk;
 use super::repair::quarantined_segment;
@@ -49,6 +49,95 @@ pub(super) fn plan(
     } = disk;
     let (log_id, low_water, high_water) = (*log_id, *low_water, *high_water);
     let closed_at = cut_mark.map(|(_, index)| index);
+    let (stale, record_high_water) = newest_segments(
+        found,
+        short_tail.as_ref(),
+        high_water,
+        log_id.is_some(),
+        mode,
+        dir,
+        report,
+    )?;
+    let Some(log_id) = log_id else {
+        return Ok(Decision {
+            plan: Plan {
+                stale,
+                ..Plan::default()
+            },
+            first_index: 1,
+            keep: 0,
+            cut_at: None,
+            salvaged: Vec::new(),
+        });
+    };
+    let seed = crate::format::crc_seed(log_id);
+
+    let mut plan = Plan {
+        stale,
+        record_high_water,
+        ..Plan::default()
+    };
+    // Segments wholly below the low-water mark were being removed by `truncate_front` or
+    // retention (which write the mark first): a crash may have removed any subset of them,
+    // so they are neither checked nor chained.
+    let below = low_water.map_or(0, |(_, low)| {
+        found
+            .windows(2)
+            .take_while(|w| w[1].header.first_index <= low)
+            .count()
+    });
+    let n = found.len();
+    let salvaged = check_segments(
+        found,
+        below,
+        mode,
+        closed_at,
+        seed,
+        max_payload,
+        &mut plan,
+        report,
+    )?;
+    let keep = plan.remove_from.unwrap_or(n);
+    let cut_at = plan.cut.as_ref().map(|(i, c)| (*i, c.offset));
+    let first_index = first_index(found, keep, below, cut_at, low_water, mode, dir, &mut plan)?;
+    let first_kept = found[plan.remove_below].header.first_index;
+    plan.trim = found[plan.remove_below..keep]
+        .iter()
+        .filter_map(|f| match &f.body {
+            Body::Scanned { scan, .. }
+                if matches!(scan.stop, Stop::Footer) && f.len > scan.valid_end =>
+            {
+                Some((f.path.clone(), scan.valid_end))
+            }
+            _ => None,
+        })
+        .collect();
+    plan.orphans = names
+        .iter()
+        .filter(|n| quarantined_segment(n).is_some_and(|f| f < first_kept))
+        .map(|n| dir.join(n))
+        .collect();
+    Ok(Decision {
+        plan,
+        first_index,
+        keep,
+        cut_at,
+        salvaged,
+    })
+}
+
+/// The rule of the newest segments, by the high-water mark: those above it are stale (the
+/// first result); a newest segment below it is a loss, refused unless `mode` accepts it
+/// (then the mark is to be lowered to it: the second result).
+fn newest_segments(
+    found: &mut Vec<Found>,
+    short_tail: Option<&(PathBuf, bool)>,
+    high_water: Option<u64>,
+    has_log: bool,
+    mode: RecoveryMode,
+    dir: &Path,
+    report: &mut RecoveryReport,
+) -> Result<(Vec<PathBuf>, Option<u64>)> {
     let mut record_high_water = None;
     // Segments above the high-water mark were being removed by `truncate_back` when a crash
     // came (it lowers the mark first), or were created by a rotation that crashed before
@@ -87,38 +176,30 @@ pub(super) fn plan(
         }
         // Point in time accepts what is left, and records it so later opens accept it too.
         report.missing_newest_seq = Some(high);
-        if mode == RecoveryMode::PointInTime && log_id.is_some() {
+        if mode == RecoveryMode::PointInTime && has_log {
             record_high_water = Some(newest);
         }
     }
-    let Some(log_id) = log_id else {
-        return Ok(Decision {
-            plan: Plan {
-                stale,
-                ..Plan::default()
-            },
-            first_index: 1,
-            keep: 0,
-            cut_at: None,
-            salvaged: Vec::new(),
-        });
-    };
-    let seed = crate::format::crc_seed(log_id);
+    Ok((stale, record_high_water))
+}
 
-    let mut plan = Plan {
-        stale,
-        record_high_water,
-        ..Plan::default()
-    };
-    // Segments wholly below the low-water mark were being removed by `truncate_front` or
-    // retention (which write the mark first): a crash may have removed any subset of them,
-    // so they are neither checked nor chained.
-    let below = low_water.map_or(0, |(_, low)| {
-        found
-            .windows(2)
-            .take_while(|w| w[1].header.first_index <= low)
-            .count()
-    });
+/// Checks each segment from `below` on, oldest first: the chain, then damage, as `mode`
+/// decides (refuse, cut, cut and drop what follows, or salvage). Records the cut and the
+/// removals in `plan`; returns, in Salvage mode, what each damaged segment still holds.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the inputs of one rule, all read-only but two"
+)]
+fn check_segments(
+    found: &[Found],
+    below: usize,
+    mode: RecoveryMode,
+    closed_at: Option<u64>,
+    seed: u32,
+    max_payload: u32,
+    plan: &mut Plan,
+    report: &mut RecoveryReport,
+) -> Result<Vec<Option<segment::Salvaged>>> {
     let mut salvaged: Vec<Option<segment::Salvaged>> = Vec::new();
     let n = found.len();
     for i in 0..n {
@@ -183,8 +264,26 @@ pub(super) fn plan(
             }
         }
     }
-    let keep = plan.remove_from.unwrap_or(n);
-    let cut_at = plan.cut.as_ref().map(|(i, c)| (*i, c.offset));
+    Ok(salvaged)
+}
+
+/// The log's first index: the first segment's, or the low-water mark's, which must lie
+/// within the log kept (`found[..keep]`, cut at `cut_at`). Records in `plan` the segments
+/// wholly below it.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the inputs of one rule, all read-only but one"
+)]
+fn first_index(
+    found: &[Found],
+    keep: usize,
+    below: usize,
+    cut_at: Option<(usize, u64)>,
+    low_water: Option<(u64, u64)>,
+    mode: RecoveryMode,
+    dir: &Path,
+    plan: &mut Plan,
+) -> Result<u64> {
     // Entries left in the log, segment by segment, after the planned cut.
     let entries_after_cut = |i: usize, f: &Found| -> u64 {
         match (&f.body, cut_at) {
@@ -228,30 +327,7 @@ pub(super) fn plan(
             .max(below)
             .min(keep - 1);
     }
-    let first_kept = found[plan.remove_below].header.first_index;
-    plan.trim = found[plan.remove_below..keep]
-        .iter()
-        .filter_map(|f| match &f.body {
-            Body::Scanned { scan, .. }
-                if matches!(scan.stop, Stop::Footer) && f.len > scan.valid_end =>
-            {
-                Some((f.path.clone(), scan.valid_end))
-            }
-            _ => None,
-        })
-        .collect();
-    plan.orphans = names
-        .iter()
-        .filter(|n| quarantined_segment(n).is_some_and(|f| f < first_kept))
-        .map(|n| dir.join(n))
-        .collect();
-    Ok(Decision {
-        plan,
-        first_index,
-        keep,
-        cut_at,
-        salvaged,
-    })
+    Ok(first_index)
 }
 
 /// Whether `next` continues `prev`: indexes, sequence number and footer chain.
@@ -278,3 +354,6 @@ pub(super) fn damage(scan: &Scan, is_last: bool) -> Option<(u64, CorruptionKind)
         Stop::Footer | Stop::Eof | Stop::Zeros => None,
     }
 }
+
+#[cfg(test)]
+mod tests;
