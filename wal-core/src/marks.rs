@@ -62,19 +62,8 @@ pub(crate) fn write_mark(
     log_id: u64,
     value: u64,
 ) -> Result<()> {
-    let path = dir.join(mark.0);
-    let tmp = dir.join(format!("{}.tmp", mark.0));
-    io::remove_if_present(fs, &tmp).map_err(|e| Error::io("remove", &tmp, e))?;
-    let f = fs
-        .create_new(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
-    io::write_all_at(&*f, &crate::format::encode_mark(mark.1, log_id, value), 0)
-        .map_err(|e| Error::io("write", &tmp, e))?;
-    f.sync_data().map_err(|e| Error::io("sync", &tmp, e))?;
-    fs.rename(&tmp, &path)
-        .map_err(|e| Error::io("rename", &tmp, e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| Error::io("sync directory", dir, e))
+    let bytes = crate::format::encode_mark(mark.1, log_id, value);
+    io::create_durably(fs, dir, mark.0, &bytes, 0).map(drop)
 }
 
 /// Removes a mark file durably (remove, directory sync); a missing one is not an error.

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use crate::error::{CorruptionKind, Error, Result};
-use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN, SegmentHeader};
+use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, SegmentHeader};
 use crate::io::{self, File, FileSystem};
 
 mod scan;
@@ -301,23 +301,8 @@ pub(crate) fn create(
     preallocate: u64,
 ) -> Result<(PathBuf, Arc<dyn File>)> {
     let name = segment_name(header.first_index);
-    let path = dir.join(&name);
-    let tmp = dir.join(format!("{name}.tmp"));
-    io::remove_if_present(fs, &tmp).map_err(|e| Error::io("remove", &tmp, e))?;
-    let file = fs
-        .create_new(&tmp)
-        .map_err(|e| Error::io("create", &tmp, e))?;
-    io::write_all_at(&*file, &header.encode(), 0).map_err(|e| Error::io("write", &tmp, e))?;
-    if preallocate > HEADER_LEN as u64 {
-        file.allocate(preallocate)
-            .map_err(|e| Error::io("allocate", &tmp, e))?;
-    }
-    file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?;
-    fs.rename(&tmp, &path)
-        .map_err(|e| Error::io("rename", &tmp, e))?;
-    fs.sync_dir(dir)
-        .map_err(|e| Error::io("sync directory", dir, e))?;
-    Ok((path, file))
+    let file = io::create_durably(fs, dir, &name, &header.encode(), preallocate)?;
+    Ok((dir.join(name), file))
 }
 
 /// Why a scan stopped.

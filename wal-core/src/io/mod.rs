@@ -193,3 +193,36 @@ pub(crate) fn read_range(file: &dyn File, offset: u64, len: usize) -> io::Result
     buf.truncate(filled);
     Ok(buf)
 }
+
+/// Creates the file `name` in `dir` durably, holding `bytes` (and grown to `size` bytes when
+/// that is more, by preallocation): written under `NAME.tmp` (a leftover of an interrupted
+/// creation is removed first), synced, renamed into place, and the directory synced. After
+/// a crash the file is either absent (a `.tmp` may be left) or whole. Returns the open file.
+///
+/// # Errors
+/// [`crate::Error::Io`] naming the failed step and the file.
+pub(crate) fn create_durably(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    name: &str,
+    bytes: &[u8],
+    size: u64,
+) -> crate::Result<Arc<dyn File>> {
+    use crate::Error;
+    let tmp = dir.join(format!("{name}.tmp"));
+    remove_if_present(fs, &tmp).map_err(|e| Error::io("remove", &tmp, e))?;
+    let file = fs
+        .create_new(&tmp)
+        .map_err(|e| Error::io("create", &tmp, e))?;
+    write_all_at(&*file, bytes, 0).map_err(|e| Error::io("write", &tmp, e))?;
+    if size > bytes.len() as u64 {
+        file.allocate(size)
+            .map_err(|e| Error::io("allocate", &tmp, e))?;
+    }
+    file.sync_data().map_err(|e| Error::io("sync", &tmp, e))?;
+    fs.rename(&tmp, &dir.join(name))
+        .map_err(|e| Error::io("rename", &tmp, e))?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io("sync directory", dir, e))?;
+    Ok(file)
+}

@@ -62,6 +62,8 @@ pub(super) fn read(
         .iter()
         .filter(|n| {
             n.ends_with(segment::TMP_SUFFIX)
+                || n.strip_suffix(".tmp")
+                    .is_some_and(|q| super::repair::quarantined_segment(q).is_some())
                 || *n == &format!("{LOW_WATER}.tmp")
                 || *n == &format!("{HIGH_WATER}.tmp")
                 || *n == &format!("{CUT}.tmp")

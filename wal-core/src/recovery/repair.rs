@@ -94,7 +94,7 @@ pub(super) fn repair(
                     Err(Error::Io { source, .. })
                         if source.kind() == std::io::ErrorKind::StorageFull =>
                     {
-                        let _ = fs.remove(&q);
+                        let _ = fs.remove(&PathBuf::from(format!("{}.tmp", q.display())));
                         tracing::warn!(segment = %f.path.display(), offset = cut.offset, bytes = cut.bytes, "wal: no room to keep the cut bytes; cut without a copy");
                     }
                     Err(e) => return Err(e),
@@ -132,9 +132,14 @@ pub(super) fn repair(
 
 /// Writes the quarantine file `q` holding `bytes`, durably.
 fn write_quarantine(fs: &dyn FileSystem, q: &Path, bytes: &[u8]) -> Result<()> {
-    let qf = fs.create_new(q).map_err(|e| Error::io("create", q, e))?;
-    io::write_all_at(&*qf, bytes, 0).map_err(|e| Error::io("write", q, e))?;
-    qf.sync_data().map_err(|e| Error::io("sync", q, e))
+    let (Some(dir), Some(name)) = (q.parent(), q.file_name().and_then(|n| n.to_str())) else {
+        return Err(Error::io(
+            "create",
+            q,
+            std::io::ErrorKind::InvalidInput.into(),
+        ));
+    };
+    io::create_durably(fs, dir, name, bytes, 0).map(drop)
 }
 
 /// The first index of the segment whose cut bytes the file `name` keeps, if it is such a
