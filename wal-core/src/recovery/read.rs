@@ -207,38 +207,10 @@ fn read_segment(
             let seed = crate::format::crc_seed(id);
             let read_err = |e| Error::io("read", &path, e);
             if mode == RecoveryMode::TolerateTornTail {
-                // The windows that verify are read once, through a small buffer; only
-                // what follows the last of them is kept in memory (the bytes before it
-                // stay zero pages, never touched).
-                let mut buf = Vec::new();
-                let (verified, positions) = crate::windows::verified_prefix_of_file(
-                    &*file,
-                    n,
-                    header.first_index,
-                    seed,
-                    max_payload,
-                    &mut buf,
-                )
-                .map_err(read_err)?;
-                // Preallocated zeros after the data are checked through the same buffer,
-                // from the end, and not read again (a frame's own bytes may end in
-                // zeros, so `bytes` keeps the file's length).
-                let end =
-                    crate::windows::data_end(&*file, verified, n, &mut buf).map_err(read_err)?;
-                drop(buf);
-                let mut bytes = vec![0u8; n];
-                io::read_exact_at(&*file, &mut bytes[verified..end], verified as u64)
-                    .map_err(read_err)?;
-                let scan = segment::scan_from(
-                    &bytes,
-                    verified,
-                    end,
-                    positions,
-                    header.first_index,
-                    seed,
-                    max_payload,
-                    closed_at.filter(|_| is_last),
-                );
+                let closed_at = closed_at.filter(|_| is_last);
+                let (bytes, scan) =
+                    scan_after_windows(&*file, n, &header, seed, max_payload, closed_at)
+                        .map_err(read_err)?;
                 Body::Scanned { bytes, scan }
             } else {
                 let mut bytes = io::read_range(&*file, 0, n).map_err(read_err)?;
@@ -264,6 +236,49 @@ fn read_segment(
         header,
         body,
     }))
+}
+
+/// Scans the newest segment in the default mode: the windows that verify are read once,
+/// through a small buffer; only what follows the last of them is kept in memory (the bytes
+/// before it stay zero pages, never touched). Returns the bytes and the scan.
+fn scan_after_windows(
+    file: &dyn crate::io::File,
+    n: usize,
+    header: &SegmentHeader,
+    seed: u32,
+    max_payload: u32,
+    closed_at: Option<u64>,
+) -> std::io::Result<(Vec<u8>, segment::Scan)> {
+    // The windows that verify are read once, through a small buffer; only
+    // what follows the last of them is kept in memory (the bytes before it
+    // stay zero pages, never touched).
+    let mut buf = Vec::new();
+    let (verified, positions) = crate::windows::verified_prefix_of_file(
+        file,
+        n,
+        header.first_index,
+        seed,
+        max_payload,
+        &mut buf,
+    )?;
+    // Preallocated zeros after the data are checked through the same buffer,
+    // from the end, and not read again (a frame's own bytes may end in
+    // zeros, so `bytes` keeps the file's length).
+    let end = crate::windows::data_end(file, verified, n, &mut buf)?;
+    drop(buf);
+    let mut bytes = vec![0u8; n];
+    io::read_exact_at(file, &mut bytes[verified..end], verified as u64)?;
+    let scan = segment::scan_from(
+        &bytes,
+        verified,
+        end,
+        positions,
+        header.first_index,
+        seed,
+        max_payload,
+        closed_at,
+    );
+    Ok((bytes, scan))
 }
 
 /// Reads a sealed segment's footer summary; `None` when it has no valid-looking footer

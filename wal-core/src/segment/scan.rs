@@ -129,6 +129,52 @@ pub(crate) fn scan_from(
         positions.push(u32::try_from(pos).unwrap_or(u32::MAX));
         pos += h.frame_len();
     };
+    finish(
+        b,
+        Walked {
+            pos,
+            marker_end,
+            batch,
+            footer,
+            stop,
+            positions,
+        },
+        first_index,
+        seed,
+        zeros_from,
+        closed_at,
+    )
+}
+
+/// Where the frame walk of [`scan_from`] stopped, and what it saw.
+struct Walked {
+    pos: usize,
+    marker_end: usize,
+    /// A batch still open: its offset and the positions before it.
+    batch: Option<(usize, usize)>,
+    footer: Option<(format::Footer, u32)>,
+    stop: Stop,
+    positions: Vec<u32>,
+}
+
+/// The scan's result from where the walk stopped: a batch left open is dropped (unless a
+/// `CUT` mark at `closed_at` finished it) and the window's CRC computed.
+fn finish(
+    b: &[u8],
+    walked: Walked,
+    first_index: u64,
+    seed: u32,
+    zeros_from: usize,
+    closed_at: Option<u64>,
+) -> Scan {
+    let Walked {
+        pos,
+        marker_end,
+        mut batch,
+        footer,
+        stop,
+        mut positions,
+    } = walked;
     let stop_offset = pos as u64;
     let last_scanned = (first_index + positions.len() as u64).checked_sub(1);
     let mut closed_by_cut = false;
