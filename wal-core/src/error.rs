@@ -212,8 +212,8 @@ pub enum CorruptionKind {
     IncompleteBatch,
     /// A sync marker's window CRC does not match where it is not the log's torn tail.
     BadMarker,
-    /// A mark file (`LOW_WATER`, `HIGH_WATER`) is damaged.
-    BadLowWater,
+    /// A mark file (`LOW_WATER`, `HIGH_WATER`, `CUT`) is damaged (was `BadLowWater`).
+    BadMarkFile,
     /// The newest segment is older than the high-water mark records: a newer segment, which
     /// may have held acknowledged entries, is missing.
     MissingSegment {
@@ -255,7 +255,7 @@ impl fmt::Display for CorruptionKind {
             Self::Chain => f.write_str("segment does not continue the previous one"),
             Self::IncompleteBatch => f.write_str("batch without its last frame"),
             Self::BadMarker => f.write_str("sync marker does not match the bytes it covers"),
-            Self::BadLowWater => f.write_str("mark file damaged"),
+            Self::BadMarkFile => f.write_str("mark file damaged"),
             Self::MissingSegment {
                 expected_seq,
                 newest_seq,

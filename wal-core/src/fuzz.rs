@@ -1,4 +1,5 @@
-//! The bodies of the fuzz targets under `fuzz/`, kept here so that their corpora also run
+//! The bodies of the fuzz targets under `fuzz/` (Z-01 to Z-03 in `docs/testing.md`), kept
+//! here so that their corpora also run
 //! as ordinary tests on stable (`tests/fuzz_corpus.rs`). Each must never panic, allocate
 //! beyond the entry size limit, or hang, whatever the input.
 #![allow(

@@ -219,17 +219,7 @@ impl Iter {
         at: usize,
         check: FrameCheck,
     ) -> Result<Option<Framed>> {
-        let corrupt = |kind| seg.corrupt(pos, kind);
-        let h = match check {
-            FrameCheck::Valid(h) => h,
-            FrameCheck::End => return Err(corrupt(CorruptionKind::Hole)),
-            FrameCheck::Truncated => return Err(corrupt(CorruptionKind::Truncated)),
-            FrameCheck::BadLength(l) => return Err(corrupt(CorruptionKind::BadLength(l))),
-            FrameCheck::Checksum { stored, computed } => {
-                return Err(corrupt(CorruptionKind::Checksum { stored, computed }));
-            }
-            FrameCheck::ReservedFlags(f) => return Err(corrupt(CorruptionKind::ReservedFlags(f))),
-        };
+        let h = check.into_frame().map_err(|kind| seg.corrupt(pos, kind))?;
         let total = h.frame_len();
         self.pos = pos + total as u64;
         self.slot += 1;

@@ -42,7 +42,7 @@ pub(crate) fn read_mark(
         crate::format::decode_mark(mark.1, &bytes).ok_or_else(|| Error::Corruption {
             segment: path.clone(),
             offset: 0,
-            kind: CorruptionKind::BadLowWater,
+            kind: CorruptionKind::BadMarkFile,
         })?;
     match log_id {
         Some(expected) if expected != id => Err(Error::ForeignSegment {

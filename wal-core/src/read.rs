@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use crate::entry::{Entry, EntryRef, RawEntry};
 use crate::error::{CorruptionKind, Error, Result};
-use crate::format::{self, FRAME_HEADER_LEN, FrameCheck};
+use crate::format::{self, FRAME_HEADER_LEN};
 use crate::io;
 use crate::iter::Iter;
-use crate::le::le_u32;
 use crate::wal::Wal;
 
 /// Bytes read at once by `get_raw`: most frames fit, so one read does.
@@ -186,7 +185,9 @@ impl Wal {
             .min(FIRST_READ);
         let mut buf =
             io::read_range(&*file, pos, want).map_err(|e| Error::io("read", &seg.path, e))?;
-        let len = le_u32(&buf, 4).ok_or_else(|| seg.corrupt(pos, CorruptionKind::Truncated))?;
+        let len = format::FrameHeader::peek(&buf)
+            .ok_or_else(|| seg.corrupt(pos, CorruptionKind::Truncated))?
+            .len;
         let max = inner.opts.max_entry_size;
         let total = FRAME_HEADER_LEN + len as usize;
         // Read by a length from disk only as far as the segment's written end.
@@ -206,28 +207,22 @@ impl Wal {
             buf.extend_from_slice(&more);
         }
         buf.truncate(total);
-        match format::check_frame(&buf, inner.seed, max) {
-            FrameCheck::Valid(h) if h.index == index && h.entry_type != 0 => Ok(EntryRef {
+        match format::check_frame(&buf, inner.seed, max).into_frame() {
+            Ok(h) if h.index == index && h.entry_type != 0 => Ok(EntryRef {
                 index: h.index,
                 entry_type: h.entry_type,
                 flags: h.flags,
                 payload: &buf[FRAME_HEADER_LEN..total],
             }
             .to_owned()),
-            FrameCheck::Valid(h) => Err(seg.corrupt(
+            Ok(h) => Err(seg.corrupt(
                 pos,
                 CorruptionKind::IndexOrder {
                     expected: index,
                     found: h.index,
                 },
             )),
-            FrameCheck::Checksum { stored, computed } => {
-                Err(seg.corrupt(pos, CorruptionKind::Checksum { stored, computed }))
-            }
-            FrameCheck::BadLength(l) => Err(seg.corrupt(pos, CorruptionKind::BadLength(l))),
-            FrameCheck::ReservedFlags(f) => Err(seg.corrupt(pos, CorruptionKind::ReservedFlags(f))),
-            FrameCheck::End => Err(seg.corrupt(pos, CorruptionKind::Hole)),
-            FrameCheck::Truncated => Err(seg.corrupt(pos, CorruptionKind::Truncated)),
+            Err(kind) => Err(seg.corrupt(pos, kind)),
         }
     }
 }

@@ -122,8 +122,8 @@ impl Inner {
             Some(p) => {
                 let head = io::read_range(&*file, p, FRAME_HEADER_LEN)
                     .map_err(|e| Error::io("read", &seg.path, e))?;
-                head.get(9)
-                    .is_some_and(|flags| flags & FLAG_BATCH_MORE != 0)
+                crate::format::FrameHeader::peek(&head)
+                    .is_some_and(|h| h.flags & FLAG_BATCH_MORE != 0)
             }
             None => false,
         };

@@ -89,7 +89,7 @@ impl Wal {
     }
 
     /// Appends `entry` at `index`, which must be `last_index() + 1`: for logs whose indexes
-    /// come from elsewhere (a consensus log, gowal's model). A duplicate or out-of-order
+    /// come from elsewhere (a consensus log, or a store that chooses its own indexes). A duplicate or out-of-order
     /// index is refused.
     ///
     /// # Errors

@@ -5,11 +5,12 @@
 //! with one CRC over all of it (fast on large inputs) instead of one CRC per frame, and can
 //! read it through a small reused buffer instead of holding the segment in memory.
 
+use crate::format::FrameHeader;
 use crate::format::{
     self, FLAG_BATCH_MORE, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN, KIND_BATCH_END, KNOWN_FLAGS,
 };
 use crate::io::{self, File};
-use crate::le::{le_u32, le_u64};
+use crate::le::le_u64;
 
 /// Bytes read at a time by [`verified_prefix_of_file`] and [`data_end`] (more when one frame
 /// is larger).
@@ -66,8 +67,15 @@ impl Walker {
                 self.hash_to(b, base, self.pos);
                 return Walked::NeedMore(FRAME_HEADER_LEN);
             };
-            let len = le_u32(h, 4).unwrap_or(u32::MAX);
-            let (entry_type, flags) = (h[8], h[9]);
+            let Some(FrameHeader {
+                len,
+                entry_type,
+                flags,
+                ..
+            }) = FrameHeader::peek(h)
+            else {
+                return Walked::Stop;
+            };
             // A length above the limit goes to the per-frame scan, which reads it only if
             // it is intact (an entry written under a larger `max_entry_size`).
             if len > self.max_payload || flags & !KNOWN_FLAGS != 0 || h.iter().all(|&x| x == 0) {

@@ -1,4 +1,4 @@
-//! Every row of the bad-input table (bad inputs and conditions), as a named test with the
+//! Every row of the bad-input table (`docs/testing.md`), as a named test with the
 //! expected outcome. Rows already covered elsewhere name the test that covers them.
 #![allow(
     clippy::cast_possible_truncation,

@@ -1,4 +1,4 @@
-//! The corrupted-log matrix (M-01): damage style x offset x segment x recovery mode x
+//! The corrupted-log matrix (M-01, see `docs/testing.md`): damage style x offset x segment x recovery mode x
 //! preallocation. Four styles (truncate, bit flip, 16 zero bytes, 16 garbage bytes) at 20
 //! offsets, plus the loss of the whole segment, for the first, a middle and the last segment,
 //! in four modes, with and without preallocation: (4 x 20 + 1) x 3 x 4 x 2 = 1,944 instances.

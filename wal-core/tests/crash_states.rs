@@ -1,4 +1,5 @@
-//! Simulated crashes by the hundred thousand (C-01 to C-04, C-09): after each,
+//! Simulated crashes by the hundred thousand (C-01 to C-04; ids, crash models and
+//! invariants are defined in `docs/testing.md`): after each,
 //! recovery must give a prefix of what was written (INV-PREFIX), keep every acknowledged
 //! entry (INV-DURABLE), never refuse to open after an ordinary crash (INV-NOFALSEALARM),
 //! never return wrong data, and reach the same result when run again (INV-IDEM).

@@ -1,4 +1,4 @@
-//! I/O errors at every operation (E-01 to E-04): the failing call reports
+//! I/O errors at every operation (E-01 to E-04, see `docs/testing.md`): the failing call reports
 //! the error, the log is poisoned from then on (INV-POISON), and after a crash and a reopen
 //! with the fault gone, every acknowledged entry is there and the log is a prefix.
 #![allow(

@@ -1,4 +1,4 @@
-//! kill -9 on real files (K-01, K-02): a child process appends and reports what was
+//! kill -9 on real files (K-01, K-02, see `docs/testing.md`): a child process appends and reports what was
 //! acknowledged over a pipe; the parent kills it at a random moment, reopens and verifies.
 #![allow(
     clippy::cast_possible_truncation,

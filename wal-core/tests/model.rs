@@ -1,4 +1,4 @@
-//! A model test of the `Wal` API (P-01): random sequences of appends,
+//! A model test of the `Wal` API (P-01, see `docs/testing.md`): random sequences of appends,
 //! batches, syncs, crashes under every model, reopens, reads and truncations, under `Never`
 //! and `Always`, run against a reference model; proptest shrinks a failure to a minimal
 //! sequence.

@@ -1,6 +1,7 @@
 //! Frames: the header every record starts with, its checks, and encoding.
 
 use super::{FRAME_HEADER_LEN, KNOWN_FLAGS, crc, mask};
+use crate::error::CorruptionKind;
 use crate::le::{le_u32, le_u64};
 
 /// The fixed fields of a frame that verified.
@@ -19,6 +20,21 @@ pub struct FrameHeader {
 }
 
 impl FrameHeader {
+    /// The fields of the frame header at the start of `b`, not verified (the CRC covers the
+    /// payload too: see [`check_frame`]). `None` when `b` is shorter than a frame header.
+    /// The one place a frame header's layout is read.
+    #[must_use]
+    pub fn peek(b: &[u8]) -> Option<Self> {
+        let h = b.get(..FRAME_HEADER_LEN)?;
+        Some(Self {
+            crc: le_u32(h, 0)?,
+            len: le_u32(h, 4)?,
+            entry_type: h[8],
+            flags: h[9],
+            index: le_u64(h, 10)?,
+        })
+    }
+
     /// Total length of the frame, header included.
     #[must_use]
     pub fn frame_len(&self) -> usize {
@@ -46,6 +62,23 @@ pub enum FrameCheck {
     },
     /// Reserved flag bits are set in a frame whose CRC verified.
     ReservedFlags(u8),
+}
+
+impl FrameCheck {
+    /// The frame, or the damage a reader that expects a frame here reports (zeros where a
+    /// frame should be are a hole). The one conversion of a check to a [`CorruptionKind`].
+    pub(crate) fn into_frame(self) -> Result<FrameHeader, CorruptionKind> {
+        match self {
+            Self::Valid(h) => Ok(h),
+            Self::End => Err(CorruptionKind::Hole),
+            Self::Truncated => Err(CorruptionKind::Truncated),
+            Self::BadLength(l) => Err(CorruptionKind::BadLength(l)),
+            Self::Checksum { stored, computed } => {
+                Err(CorruptionKind::Checksum { stored, computed })
+            }
+            Self::ReservedFlags(f) => Err(CorruptionKind::ReservedFlags(f)),
+        }
+    }
 }
 
 /// Checks the frame that starts at `buf[0]`; `buf` runs to the end of the readable bytes.

@@ -58,20 +58,12 @@ pub(crate) fn scan_from(
     let stop = loop {
         let rest = b.get(pos..).unwrap_or_default();
         let h = match format::check_frame(rest, seed, max_payload) {
-            FrameCheck::Valid(h) => h,
-            FrameCheck::End => {
-                break if rest.is_empty() {
-                    Stop::Eof
-                } else {
-                    Stop::Zeros
-                };
-            }
-            FrameCheck::Truncated => break Stop::Damage(CorruptionKind::Truncated),
-            FrameCheck::BadLength(l) => break Stop::Damage(CorruptionKind::BadLength(l)),
-            FrameCheck::Checksum { stored, computed } => {
-                break Stop::Damage(CorruptionKind::Checksum { stored, computed });
-            }
-            FrameCheck::ReservedFlags(f) => break Stop::Damage(CorruptionKind::ReservedFlags(f)),
+            FrameCheck::End if rest.is_empty() => break Stop::Eof,
+            FrameCheck::End => break Stop::Zeros,
+            check => match check.into_frame() {
+                Ok(h) => h,
+                Err(kind) => break Stop::Damage(kind),
+            },
         };
         let payload = &rest[FRAME_HEADER_LEN..h.frame_len()];
         if h.entry_type == 0 {
