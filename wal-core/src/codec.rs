@@ -197,30 +197,28 @@ impl Codec for u8 {
     }
 }
 
-impl Codec for usize {
-    const MIN_SIZE: usize = 8;
-    #[inline]
-    fn encode(&self, out: &mut Vec<u8>) {
-        (*self as u64).encode(out);
-    }
-    #[inline]
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let v = u64::decode(r)?;
-        usize::try_from(v).map_err(|_| DecodeError::Invalid(format!("{v} does not fit a usize")))
-    }
+/// `usize` and `isize` are stored as 8 bytes (`u64`, `i64`), the same on every platform.
+macro_rules! pointer_sized {
+    ($($t:ty => $wide:ty, $what:literal;)*) => {$(
+        impl Codec for $t {
+            const MIN_SIZE: usize = 8;
+            #[inline]
+            fn encode(&self, out: &mut Vec<u8>) {
+                (*self as $wide).encode(out);
+            }
+            #[inline]
+            fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+                let v = <$wide>::decode(r)?;
+                <$t>::try_from(v)
+                    .map_err(|_| DecodeError::Invalid(format!("{v} does not fit {}", $what)))
+            }
+        }
+    )*};
 }
 
-impl Codec for isize {
-    const MIN_SIZE: usize = 8;
-    #[inline]
-    fn encode(&self, out: &mut Vec<u8>) {
-        (*self as i64).encode(out);
-    }
-    #[inline]
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let v = i64::decode(r)?;
-        isize::try_from(v).map_err(|_| DecodeError::Invalid(format!("{v} does not fit an isize")))
-    }
+pointer_sized! {
+    usize => u64, "a usize";
+    isize => i64, "an isize";
 }
 
 impl Codec for bool {
@@ -348,25 +346,42 @@ impl<T: Codec, const N: usize> Codec for [T; N] {
     }
 }
 
+/// A map's encoding: its length, then each key and value.
+fn encode_pairs<'a, K: Codec + 'a, V: Codec + 'a>(
+    len: usize,
+    pairs: impl Iterator<Item = (&'a K, &'a V)>,
+    out: &mut Vec<u8>,
+) {
+    put_len(len, out);
+    for (k, v) in pairs {
+        k.encode(out);
+        v.encode(out);
+    }
+}
+
+/// Decodes a map's length and pairs into the map `make` returns for that length.
+fn decode_pairs<K: Codec, V: Codec, M: Extend<(K, V)>>(
+    r: &mut Reader<'_>,
+    make: impl FnOnce(usize) -> M,
+) -> Result<M, DecodeError> {
+    let len = r.length(K::MIN_SIZE + V::MIN_SIZE)?;
+    let mut m = make(len);
+    for _ in 0..len {
+        let k = K::decode(r)?;
+        m.extend([(k, V::decode(r)?)]);
+    }
+    Ok(m)
+}
+
 impl<K: Codec + Ord, V: Codec> Codec for BTreeMap<K, V> {
     const MIN_SIZE: usize = 4;
     #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
-        put_len(self.len(), out);
-        for (k, v) in self {
-            k.encode(out);
-            v.encode(out);
-        }
+        encode_pairs(self.len(), self.iter(), out);
     }
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let len = r.length(K::MIN_SIZE + V::MIN_SIZE)?;
-        let mut m = BTreeMap::new();
-        for _ in 0..len {
-            let k = K::decode(r)?;
-            m.insert(k, V::decode(r)?);
-        }
-        Ok(m)
+        decode_pairs(r, |_| BTreeMap::new())
     }
 }
 
@@ -374,21 +389,14 @@ impl<K: Codec + Eq + Hash, V: Codec, S: BuildHasher + Default> Codec for HashMap
     const MIN_SIZE: usize = 4;
     #[inline]
     fn encode(&self, out: &mut Vec<u8>) {
-        put_len(self.len(), out);
-        for (k, v) in self {
-            k.encode(out);
-            v.encode(out);
-        }
+        encode_pairs(self.len(), self.iter(), out);
     }
     #[inline]
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let len = r.length(K::MIN_SIZE + V::MIN_SIZE)?;
-        let mut m = HashMap::with_capacity_and_hasher(len.min(r.remaining()), S::default());
-        for _ in 0..len {
-            let k = K::decode(r)?;
-            m.insert(k, V::decode(r)?);
-        }
-        Ok(m)
+        let room = r.remaining();
+        decode_pairs(r, |len| {
+            HashMap::with_capacity_and_hasher(len.min(room), S::default())
+        })
     }
 }
 

@@ -11,10 +11,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::bytes_entry::Bytes;
 use crate::format::SegmentHeader;
 use crate::io::FileSystem;
 use crate::io::sim::{Crash, SimFs};
-use crate::{Entry, EntryRegistry, Error, Options, RecoveryMode, Wal};
+use crate::{EntryRegistry, Error, Options, RecoveryMode, Wal};
 
 const DIR: &str = "/fuzz";
 const LOG_ID: u64 = 0x00f0_0d00_f00d;
@@ -127,23 +128,6 @@ pub fn directory(data: &[u8]) {
         listing(&fs),
         "a read-only open changed the directory"
     );
-}
-
-/// An entry of raw bytes with type id 1.
-struct Bytes(Vec<u8>);
-
-impl Entry for Bytes {
-    const TYPE_IDS: &'static [u8] = &[1];
-    fn type_id(&self) -> u8 {
-        1
-    }
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
-    }
-    fn decode(_: u8, p: &[u8]) -> Result<Self, crate::DecodeError> {
-        Ok(Bytes(p.to_vec()))
-    }
 }
 
 /// Z-03: a valid log built from the input's first bytes, then mutated (cut, flip, zero,

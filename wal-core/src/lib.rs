@@ -60,6 +60,8 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+#[cfg(any(test, feature = "testing"))]
+mod bytes_entry;
 pub mod codec;
 mod cuts;
 mod entry;

@@ -452,23 +452,7 @@ impl Tail {
 mod tests {
     use super::{Limits, Pending};
     use crate::Error;
-    use crate::entry::Entry;
-
-    struct Raw(Vec<u8>);
-
-    impl Entry for Raw {
-        const TYPE_IDS: &'static [u8] = &[1];
-        fn type_id(&self) -> u8 {
-            1
-        }
-        fn encode(&self, out: &mut Vec<u8>) -> Result<(), crate::EncodeError> {
-            out.extend_from_slice(&self.0);
-            Ok(())
-        }
-        fn decode(_: u8, p: &[u8]) -> Result<Self, crate::DecodeError> {
-            Ok(Self(p.to_vec()))
-        }
-    }
+    use crate::bytes_entry::Bytes as Raw;
 
     #[test]
     fn a_batch_larger_than_a_segment_holds_is_refused_while_it_is_encoded() {

@@ -56,25 +56,11 @@ impl FileSystem for SimFs {
     }
 
     fn open_read(&self, path: &Path) -> io::Result<Arc<dyn File>> {
-        let mut s = self.lock();
-        s.check(Op::Open)?;
-        let ino = s.lookup(path)?;
-        Ok(Arc::new(SimFile {
-            fs: self.clone(),
-            ino,
-            writable: false,
-        }))
+        self.open(path, false)
     }
 
     fn open_write(&self, path: &Path) -> io::Result<Arc<dyn File>> {
-        let mut s = self.lock();
-        s.check(Op::Open)?;
-        let ino = s.lookup(path)?;
-        Ok(Arc::new(SimFile {
-            fs: self.clone(),
-            ino,
-            writable: true,
-        }))
+        self.open(path, true)
     }
 
     fn create_new(&self, path: &Path) -> io::Result<Arc<dyn File>> {
@@ -150,6 +136,20 @@ impl FileSystem for SimFs {
         Ok(Box::new(SimLock {
             fs: self.clone(),
             dir: dir.to_path_buf(),
+        }))
+    }
+}
+
+impl SimFs {
+    /// Opens an existing file, for reading or also for writing.
+    fn open(&self, path: &Path, writable: bool) -> io::Result<Arc<dyn File>> {
+        let mut s = self.lock();
+        s.check(Op::Open)?;
+        let ino = s.lookup(path)?;
+        Ok(Arc::new(SimFile {
+            fs: self.clone(),
+            ino,
+            writable,
         }))
     }
 }
