@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use wal_core::testing::SimFs;
 use wal_core::{DecodeError, EncodeError, Entry, Options, Wal};
@@ -24,8 +23,11 @@ const fn all_ids() -> [u8; 255] {
     a
 }
 
-/// Counts every call of `Blob::decode`, to prove lazy iteration never decodes.
-pub static DECODES: AtomicUsize = AtomicUsize::new(0);
+thread_local! {
+    /// Counts the calls of `Blob::decode` made by this thread, to prove lazy iteration
+    /// never decodes (per thread: tests run side by side in one binary).
+    pub static DECODES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// An entry of any type id with raw bytes as its payload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +67,7 @@ impl Entry for Blob {
     }
 
     fn decode(type_id: u8, payload: &[u8]) -> Result<Self, DecodeError> {
-        DECODES.fetch_add(1, Ordering::Relaxed);
+        DECODES.set(DECODES.get() + 1);
         Ok(Self {
             ty: type_id,
             data: payload.to_vec(),
@@ -117,4 +119,30 @@ pub fn within<T: Send + 'static>(
     });
     rx.recv_timeout(limit)
         .unwrap_or_else(|e| panic!("no answer within {limit:?}: {e}"))
+}
+
+/// Every crash model: a kill, power loss dropping or tearing what was not synced, sectors
+/// torn (with power-safe overwrite) and directory operations reordered; `seeds` variants of
+/// each random one.
+pub fn crash_models(seeds: u64) -> Vec<wal_core::testing::Crash> {
+    use wal_core::testing::Crash;
+    let mut models = vec![Crash::ProcessKill, Crash::DropUnsynced];
+    for seed in 0..seeds {
+        models.push(Crash::TornPrefix(seed * 37 + 5));
+        models.push(Crash::SectorChaos {
+            seed,
+            sector: 512,
+            psow: true,
+        });
+        models.push(Crash::NamespaceChaos { seed });
+    }
+    models
+}
+
+/// The first index of each segment in `dir` (segment files are named after it).
+pub fn first_indexes(fs: &SimFs, dir: &Path) -> Vec<u64> {
+    segment_files(fs, dir)
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().parse().unwrap())
+        .collect()
 }

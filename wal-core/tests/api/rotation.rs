@@ -1,11 +1,5 @@
 //! Rotation across many small segments, with reopens between.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use common::{Blob, dir, read_all, segment_files, sim_opts};
 use wal_core::testing::SimFs;

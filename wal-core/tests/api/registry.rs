@@ -1,11 +1,5 @@
 //! Registries of separate entry types: duplicates refused, unknown types named.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use common::{Blob, dir, sim_opts};
 use wal_core::testing::SimFs;

@@ -1,12 +1,6 @@
 //! Every row of the bad-input table (`docs/testing.md`), as a named test with the
 //! expected outcome. Rows already covered elsewhere name the test that covers them.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -3,13 +3,7 @@
 //! recovery must give a prefix of what was written (INV-PREFIX), keep every acknowledged
 //! entry (INV-DURABLE), never refuse to open after an ordinary crash (INV-NOFALSEALARM),
 //! never return wrong data, and reach the same result when run again (INV-IDEM).
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 
@@ -292,16 +286,7 @@ fn workload(fs: &SimFs) -> Acked {
 
 #[test]
 fn c04_a_crash_after_every_operation_of_a_rotating_truncating_workload() {
-    let mut models = vec![Crash::ProcessKill, Crash::DropUnsynced];
-    for seed in 0..16 {
-        models.push(Crash::TornPrefix(seed * 37 + 5));
-        models.push(Crash::SectorChaos {
-            seed,
-            sector: 512,
-            psow: true,
-        });
-        models.push(Crash::NamespaceChaos { seed });
-    }
+    let models = common::crash_models(16);
     let states = explore_crashes(SimFs::new, &models, workload, |point, image, acked| {
         let what = format!("{point:?}");
         let wal = Wal::open(dir(), opts(&image))

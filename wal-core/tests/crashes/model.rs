@@ -2,13 +2,7 @@
 //! batches, syncs, crashes under every model, reopens, reads and truncations, under `Never`
 //! and `Always`, run against a reference model; proptest shrinks a failure to a minimal
 //! sequence.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,13 +1,7 @@
 //! Every `Options` change between two runs of the same log: the log written under one set of
 //! options opens under the other with every entry intact, takes appends under the new
 //! options, and opens again under the first.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use common::{Blob, dir, sim_opts};
 use wal_core::testing::{Crash, SimFs};

@@ -1,11 +1,5 @@
 //! Concurrent durable appends share fsyncs; a failed fsync poisons the log.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -8,13 +8,7 @@
 //! exactly it: which entries come back, whether open refuses (and naming which file),
 //! whether a read reports the damage, whether the report shows a cut, and that Salvage
 //! changes no file.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::collections::BTreeMap;
 use std::path::Path;

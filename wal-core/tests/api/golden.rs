@@ -1,14 +1,8 @@
 //! The bytes of a small known log are checked in: the format can never change silently.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
 //!
 //! `GOLDEN_BLESS=1 cargo test -p wal-core --test golden` rewrites the fixture; a change to it
 //! is a format change and needs a new format version.
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

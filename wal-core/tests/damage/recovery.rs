@@ -1,11 +1,5 @@
 //! Recovery after power loss, by the sync-marker rule (simulated file system).
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use common::{Blob, dir, read_all, sim_opts};
 use wal_core::testing::{Crash, SimFs};

@@ -1,10 +1,4 @@
 //! One `Wal` per directory at a time.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
 use wal_core::{Error, Options, Wal};
 
 #[test]

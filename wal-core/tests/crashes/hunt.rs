@@ -2,13 +2,7 @@
 //! finding, named after it; the classes behind them are exercised in `truncation.rs`,
 //! `io_errors.rs` and `crash_states.rs`. A hang is a failure: calls that hung run under
 //! [`within`].
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
@@ -253,24 +247,13 @@ fn built(n: u64) -> SimFs {
     fs
 }
 
-fn first_indexes(fs: &SimFs) -> Vec<u64> {
-    segment_files(fs, &dir())
-        .iter()
-        .map(|p| {
-            p.file_name().unwrap().to_str().unwrap()[..20]
-                .parse()
-                .unwrap()
-        })
-        .collect()
-}
-
 /// 19.4: a crash while `truncate_front` or `truncate_back` removed several segments, in
 /// the namespace-chaos model (any subset of the removals survives), left a log that
 /// refused to open, and point-in-time recovery then deleted acknowledged entries.
 #[test]
 fn issue_19_4_a_crash_while_several_segments_are_removed_always_reopens() {
     let n = 200;
-    let firsts = first_indexes(&built(n));
+    let firsts = common::first_indexes(&built(n), &dir());
     assert!(firsts.len() >= 5, "{firsts:?}");
     let mut models = vec![
         Crash::ProcessKill,
@@ -337,7 +320,7 @@ fn issue_19_4_a_crash_while_several_segments_are_removed_always_reopens() {
 #[test]
 fn issue_19_5_truncate_back_checks_before_it_deletes() {
     let fs = built(120);
-    let firsts = first_indexes(&fs);
+    let firsts = common::first_indexes(&fs, &dir());
     // Damage the second segment's footer (its last bytes).
     let path = dir().join(format!("{:020}.wal", firsts[1]));
     let mut bytes = fs.read_file(&path).unwrap();
@@ -348,7 +331,7 @@ fn issue_19_5_truncate_back_checks_before_it_deletes() {
     let err = wal.truncate_back(firsts[1] + 3).unwrap_err();
     assert!(matches!(err, Error::Corruption { .. }), "{err}");
     // Nothing was deleted, and the log still appends where it did.
-    assert_eq!(first_indexes(&fs), firsts);
+    assert_eq!(common::first_indexes(&fs, &dir()), firsts);
     assert_eq!(wal.append(&entry(121)).unwrap(), 121);
     wal.close().unwrap();
     let wal = Wal::open(dir(), small(&fs.crash(Crash::DropUnsynced))).unwrap();
@@ -384,7 +367,7 @@ fn issue_19_6_close_syncs_under_every_policy() {
 #[test]
 fn issue_19_7_an_iterator_does_not_end_silently_after_truncate_front() {
     let fs = built(200);
-    let firsts = first_indexes(&fs);
+    let firsts = common::first_indexes(&fs, &dir());
     let wal = Wal::open(dir(), small(&fs)).unwrap();
     // Opened its segment (it read one entry): it keeps reading it, then the rest.
     let mut opened = wal.iter_from(firsts[1]).unwrap();
@@ -704,7 +687,7 @@ fn issue_20_5_a_sealed_newest_segment_reopens_on_a_full_disk() {
 #[test]
 fn issue_20_10_quarantine_files_go_with_their_segment() {
     let fs = built(40);
-    let firsts = first_indexes(&fs);
+    let firsts = common::first_indexes(&fs, &dir());
     // A torn tail in the newest segment: cut and quarantined at open.
     let newest = dir().join(format!("{:020}.wal", firsts[firsts.len() - 1]));
     let mut bytes = fs.read_file(&newest).unwrap();
@@ -824,7 +807,7 @@ fn issue_20_8_positions_are_bounded_and_reloaded_from_footers() {
         wal.append(&entry(i)).unwrap();
     }
     wal.sync().unwrap();
-    assert!(first_indexes(&fs).len() > 90);
+    assert!(common::first_indexes(&fs, &dir()).len() > 90);
     let mut x = 12_345u64;
     for _ in 0..2000 {
         x = x

@@ -1,12 +1,6 @@
 //! `truncate_back` and `truncate_front`: at segment boundaries and inside segments, across
 //! reopens, with crashes at every operation inside them, and beside readers and a writer.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -33,14 +27,7 @@ fn build(fs: &SimFs, n: u64) -> Vec<u64> {
         wal.append(&entry(i)).unwrap();
     }
     wal.close().unwrap();
-    segment_files(fs, &dir())
-        .iter()
-        .map(|p| {
-            p.file_name().unwrap().to_str().unwrap()[..20]
-                .parse()
-                .unwrap()
-        })
-        .collect()
+    common::first_indexes(fs, &dir())
 }
 
 fn expect_range(wal: &Wal, first: u64, last: u64) {
@@ -150,19 +137,7 @@ fn crash_at_every_op(
         let ok = op(&wal).is_ok();
         std::mem::forget(wal);
         fs.set_fault(None);
-        // Every crash model: a kill, power loss dropping or tearing what was not synced,
-        // sectors torn (with power-safe overwrite), directory operations reordered.
-        let mut models = vec![Crash::ProcessKill, Crash::DropUnsynced];
-        for seed in 0..3 {
-            models.push(Crash::TornPrefix(seed * 41 + 3));
-            models.push(Crash::SectorChaos {
-                seed,
-                sector: 512,
-                psow: true,
-            });
-            models.push(Crash::NamespaceChaos { seed });
-        }
-        for crash in models {
+        for crash in common::crash_models(3) {
             let img = fs.crash(crash);
             let wal =
                 Wal::open(dir(), opts(&img)).unwrap_or_else(|e| panic!("op {k} {crash:?}: {e}"));

@@ -1,11 +1,5 @@
 //! Damage to acknowledged data is refused with file and offset; a torn tail is cut.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::path::Path;
 

@@ -1,13 +1,5 @@
 //! Iteration reads frames by length and never calls a decoder.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
-
-use std::sync::atomic::Ordering;
+use crate::common;
 
 use common::{Blob, DECODES, dir, sim_opts};
 use wal_core::testing::SimFs;
@@ -24,7 +16,7 @@ fn lazy_iteration_never_calls_decode() {
     for i in 1..=1000 {
         wal.append(&Blob::nth(i)).unwrap();
     }
-    DECODES.store(0, Ordering::SeqCst);
+    DECODES.set(0);
     let mut n = 0;
     let mut bytes = 0;
     for raw in wal.iter().unwrap() {
@@ -44,11 +36,7 @@ fn lazy_iteration_never_calls_decode() {
         (1..=1000).map(|i| Blob::nth(i).data.len()).sum::<usize>()
     );
     assert_eq!(skipped, 20);
-    assert_eq!(
-        DECODES.load(Ordering::SeqCst),
-        0,
-        "iteration decoded entries"
-    );
+    assert_eq!(DECODES.get(), 0, "iteration decoded entries");
     wal.replay(|_, _: Blob| ()).unwrap();
-    assert_eq!(DECODES.load(Ordering::SeqCst), 1000);
+    assert_eq!(DECODES.get(), 1000);
 }

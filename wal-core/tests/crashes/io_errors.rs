@@ -1,13 +1,7 @@
 //! I/O errors at every operation (E-01 to E-04, see `docs/testing.md`): the failing call reports
 //! the error, the log is poisoned from then on (INV-POISON), and after a crash and a reopen
 //! with the fault gone, every acknowledged entry is there and the log is a prefix.
-#![allow(
-    clippy::cast_possible_truncation,
-    clippy::unwrap_used,
-    clippy::case_sensitive_file_extension_comparisons,
-    reason = "test code"
-)]
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,0 +1,22 @@
+//! The API, feature by feature: one module per feature.
+//! Crash models, invariants and ids: `docs/testing.md`.
+#![allow(
+    clippy::cast_possible_truncation,
+    clippy::unwrap_used,
+    clippy::case_sensitive_file_extension_comparisons,
+    reason = "test code"
+)]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod golden;
+mod group_commit;
+mod lazy;
+mod lock;
+mod options_change;
+mod random_access;
+mod registry;
+mod rotation;
+mod roundtrip;
+mod truncation;
