@@ -68,7 +68,7 @@ pub trait Entry: Sized {
 #[derive(Clone)]
 pub struct RawEntry {
     index: u64,
-    entry_type: u8,
+    type_id: u8,
     flags: u8,
     payload: Payload,
 }
@@ -86,7 +86,7 @@ enum Payload {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct EntryRef<'a> {
     pub index: u64,
-    pub entry_type: u8,
+    pub type_id: u8,
     pub flags: u8,
     pub payload: &'a [u8],
 }
@@ -99,13 +99,13 @@ impl EntryRef<'_> {
 
     /// Decodes the entry as a `T`; errors as [`RawEntry::decode`].
     pub(crate) fn decode<T: Entry>(&self) -> Result<T> {
-        if !T::TYPE_IDS.contains(&self.entry_type) {
+        if !T::TYPE_IDS.contains(&self.type_id) {
             return Err(Error::UnknownEntryType {
                 index: self.index,
-                type_id: self.entry_type,
+                type_id: self.type_id,
             });
         }
-        T::decode(self.entry_type, self.payload).map_err(|e| self.decode_error(e))
+        T::decode(self.type_id, self.payload).map_err(|e| self.decode_error(e))
     }
 
     fn decode_error(&self, e: DecodeError) -> Error {
@@ -116,7 +116,7 @@ impl EntryRef<'_> {
             },
             source => Error::Decode {
                 index: self.index,
-                type_id: self.entry_type,
+                type_id: self.type_id,
                 source,
             },
         }
@@ -136,7 +136,7 @@ impl EntryRef<'_> {
     fn with_payload(self, payload: Payload) -> RawEntry {
         RawEntry {
             index: self.index,
-            entry_type: self.entry_type,
+            type_id: self.type_id,
             flags: self.flags,
             payload,
         }
@@ -147,7 +147,7 @@ impl RawEntry {
     fn as_ref(&self) -> EntryRef<'_> {
         EntryRef {
             index: self.index,
-            entry_type: self.entry_type,
+            type_id: self.type_id,
             flags: self.flags,
             payload: self.payload(),
         }
@@ -159,10 +159,17 @@ impl RawEntry {
         self.index
     }
 
-    /// The entry's type id.
+    /// The entry's type id: the byte [`Entry::type_id`] wrote.
     #[must_use]
+    pub fn type_id(&self) -> u8 {
+        self.type_id
+    }
+
+    /// The entry's type id (the old name of [`RawEntry::type_id`]).
+    #[must_use]
+    #[deprecated(since = "0.1.0", note = "renamed to `type_id`, the name `Entry` uses")]
     pub fn entry_type(&self) -> u8 {
-        self.entry_type
+        self.type_id
     }
 
     /// Whether the writer marked the entry as skippable by readers that do not know its type.
@@ -198,7 +205,7 @@ impl fmt::Debug for RawEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RawEntry")
             .field("index", &self.index)
-            .field("entry_type", &self.entry_type)
+            .field("type_id", &self.type_id)
             .field("flags", &self.flags)
             .field("payload_len", &self.payload().len())
             .finish_non_exhaustive()

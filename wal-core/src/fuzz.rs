@@ -46,7 +46,7 @@ fn open_and_read_all(fs: &SimFs) -> Vec<(u64, u8, Vec<u8>)> {
         let Ok(iter) = wal.iter() else { continue };
         for raw in iter.flatten() {
             if mode == RecoveryMode::Salvage {
-                salvaged.push((raw.index(), raw.entry_type(), raw.payload().to_vec()));
+                salvaged.push((raw.index(), raw.type_id(), raw.payload().to_vec()));
             }
             let _ = EntryRegistry::new().decode(&raw);
         }

@@ -39,7 +39,7 @@ pub struct Iter {
     start: u64,
     end_index: u64,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     buf: Arc<Vec<u8>>,
     /// Set once an entry handed out was still held when the buffer was to be reused: from
     /// then on entries own copies of their payloads, so a caller keeping entries pins at
@@ -62,7 +62,7 @@ impl Iter {
         start: u64,
         end_index: u64,
         seed: u32,
-        max_payload: u32,
+        max_entry_size: u32,
     ) -> Result<Self> {
         let seg = segments
             .partition_point(|s| s.first_index() <= start)
@@ -87,7 +87,7 @@ impl Iter {
             start,
             end_index,
             seed,
-            max_payload,
+            max_entry_size,
             buf: Arc::default(),
             copying: false,
             buf_start: 0,
@@ -196,18 +196,18 @@ impl Iter {
         let total = FRAME_HEADER_LEN + len as usize;
         if let Some(frame) = self.buf.get(at..at + total) {
             // The whole frame is buffered (the common case): no second lookup.
-            let h = format::check_frame(frame, self.seed, self.max_payload);
+            let h = format::check_frame(frame, self.seed, self.max_entry_size);
             return self.yield_frame(seg, pos, at, h);
         }
         // Read by a length from disk only as far as the segment's written end.
         let Some(at) = self.fill(seg, pos, total, end)? else {
-            return Err(corrupt(if len > self.max_payload {
+            return Err(corrupt(if len > self.max_entry_size {
                 CorruptionKind::BadLength(len)
             } else {
                 CorruptionKind::Truncated
             }));
         };
-        let h = format::check_frame(&self.buf[at..at + total], self.seed, self.max_payload);
+        let h = format::check_frame(&self.buf[at..at + total], self.seed, self.max_entry_size);
         self.yield_frame(seg, pos, at, h)
     }
 
@@ -225,7 +225,7 @@ impl Iter {
         self.slot += 1;
         // Checked after the frame was read: a cut made since may have replaced it.
         self.check_cuts();
-        if h.entry_type == 0 || h.index < self.start {
+        if h.type_id == 0 || h.index < self.start {
             return Ok(None);
         }
         if h.index > self.end_index {
@@ -234,7 +234,7 @@ impl Iter {
         }
         Ok(Some(Framed {
             index: h.index,
-            entry_type: h.entry_type,
+            type_id: h.type_id,
             flags: h.flags,
             payload: at + FRAME_HEADER_LEN..at + total,
         }))
@@ -262,7 +262,7 @@ impl Iter {
 /// A verified frame in the read buffer: its header fields and where its payload is.
 struct Framed {
     index: u64,
-    entry_type: u8,
+    type_id: u8,
     flags: u8,
     payload: std::ops::Range<usize>,
 }
@@ -271,7 +271,7 @@ impl Framed {
     fn entry_ref(self, buf: &[u8]) -> EntryRef<'_> {
         EntryRef {
             index: self.index,
-            entry_type: self.entry_type,
+            type_id: self.type_id,
             flags: self.flags,
             payload: buf.get(self.payload).unwrap_or_default(),
         }

@@ -76,7 +76,7 @@ impl Wal {
         let mut iter = self.iter()?;
         while let Some(entry) = iter.next_ref() {
             let entry = entry?;
-            if entry.is_ignorable() && !E::TYPE_IDS.contains(&entry.entry_type) {
+            if entry.is_ignorable() && !E::TYPE_IDS.contains(&entry.type_id) {
                 continue;
             }
             f(entry.index, entry.decode()?);
@@ -208,9 +208,9 @@ impl Wal {
         }
         buf.truncate(total);
         match format::check_frame(&buf, inner.seed, max).into_frame() {
-            Ok(h) if h.index == index && h.entry_type != 0 => Ok(EntryRef {
+            Ok(h) if h.index == index && h.type_id != 0 => Ok(EntryRef {
                 index: h.index,
-                entry_type: h.entry_type,
+                type_id: h.type_id,
                 flags: h.flags,
                 payload: &buf[FRAME_HEADER_LEN..total],
             }

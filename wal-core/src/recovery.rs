@@ -121,14 +121,14 @@ pub(crate) fn recover(
     fs: &Arc<dyn FileSystem>,
     dir: &Path,
     mode: RecoveryMode,
-    max_payload: u32,
+    max_entry_size: u32,
 ) -> Result<Recovered> {
-    let mut disk = read::read(fs, dir, mode, max_payload)?;
+    let mut disk = read::read(fs, dir, mode, max_entry_size)?;
     let mut report = RecoveryReport {
         segments_scanned: disk.segments_scanned,
         ..RecoveryReport::default()
     };
-    let decision = plan::plan(&mut disk, dir, mode, max_payload, &mut report)?;
+    let decision = plan::plan(&mut disk, dir, mode, max_entry_size, &mut report)?;
     let writable = mode != RecoveryMode::Salvage;
     if writable {
         repair(

@@ -114,13 +114,13 @@ impl EntryRegistry {
     /// [`Error::UnknownEntryType`] (naming the type id and index) when no type is registered
     /// for it; [`Error::Decode`] when the payload does not decode.
     pub fn decode(&self, raw: &RawEntry) -> Result<Box<dyn Any + Send>> {
-        let Some((_, decode)) = self.slots[usize::from(raw.entry_type())] else {
+        let Some((_, decode)) = self.slots[usize::from(raw.type_id())] else {
             return Err(Error::UnknownEntryType {
                 index: raw.index(),
-                type_id: raw.entry_type(),
+                type_id: raw.type_id(),
             });
         };
-        decode(raw.entry_type(), raw.payload()).map_err(|e| raw.decode_error(e))
+        decode(raw.type_id(), raw.payload()).map_err(|e| raw.decode_error(e))
     }
 }
 
@@ -193,7 +193,7 @@ impl<'a> Dispatcher<'a> {
             let f = std::rc::Rc::clone(&f);
             let handler: Handler<'a> = Box::new(move |raw: &RawEntry| {
                 let value =
-                    T::decode(raw.entry_type(), raw.payload()).map_err(|e| raw.decode_error(e))?;
+                    T::decode(raw.type_id(), raw.payload()).map_err(|e| raw.decode_error(e))?;
                 (f.borrow_mut())(raw.index(), value);
                 Ok(())
             });
@@ -208,12 +208,12 @@ impl<'a> Dispatcher<'a> {
     /// # Errors
     /// [`Error::UnknownEntryType`] when no handler takes the type; [`Error::Decode`].
     pub fn dispatch(&mut self, raw: &RawEntry) -> Result<()> {
-        match &mut self.handlers[usize::from(raw.entry_type())] {
+        match &mut self.handlers[usize::from(raw.type_id())] {
             Some((_, h)) => h(raw),
             None if raw.is_ignorable() => Ok(()),
             None => Err(Error::UnknownEntryType {
                 index: raw.index(),
-                type_id: raw.entry_type(),
+                type_id: raw.type_id(),
             }),
         }
     }

@@ -20,7 +20,7 @@ const READ_CHUNK: usize = 1 << 20;
 struct Walker {
     first_index: u64,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     /// End of the last verified window (a marker's end, or the segment header's).
     committed: usize,
     /// `positions.len()` at `committed`.
@@ -43,11 +43,11 @@ enum Walked {
 }
 
 impl Walker {
-    fn new(first_index: u64, seed: u32, max_payload: u32) -> Self {
+    fn new(first_index: u64, seed: u32, max_entry_size: u32) -> Self {
         Self {
             first_index,
             seed,
-            max_payload,
+            max_entry_size,
             committed: HEADER_LEN,
             committed_len: 0,
             pos: HEADER_LEN,
@@ -69,7 +69,7 @@ impl Walker {
             };
             let Some(FrameHeader {
                 len,
-                entry_type,
+                type_id,
                 flags,
                 ..
             }) = FrameHeader::peek(h)
@@ -78,7 +78,7 @@ impl Walker {
             };
             // A length above the limit goes to the per-frame scan, which reads it only if
             // it is intact (an entry written under a larger `max_entry_size`).
-            if len > self.max_payload || flags & !KNOWN_FLAGS != 0 || h.iter().all(|&x| x == 0) {
+            if len > self.max_entry_size || flags & !KNOWN_FLAGS != 0 || h.iter().all(|&x| x == 0) {
                 return Walked::Stop;
             }
             let total = FRAME_HEADER_LEN + len as usize;
@@ -87,7 +87,7 @@ impl Walker {
                 self.hash_to(b, base, self.pos);
                 return Walked::NeedMore(total);
             };
-            if entry_type == 0 {
+            if type_id == 0 {
                 let payload = &frame[FRAME_HEADER_LEN..];
                 if payload == [KIND_BATCH_END] {
                     self.batch_open = false;
@@ -103,7 +103,7 @@ impl Walker {
                 let verified = m.window_len as usize == self.pos - self.committed
                     && window_crc == m.window_crc
                     && matches!(
-                        format::check_frame(frame, self.seed, self.max_payload),
+                        format::check_frame(frame, self.seed, self.max_entry_size),
                         FrameCheck::Valid(_)
                     );
                 if !verified {
@@ -157,9 +157,9 @@ pub(crate) fn verified_prefix(
     b: &[u8],
     first_index: u64,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
 ) -> (usize, Vec<u32>) {
-    let mut w = Walker::new(first_index, seed, max_payload);
+    let mut w = Walker::new(first_index, seed, max_entry_size);
     w.walk(b, 0);
     w.finish()
 }
@@ -174,10 +174,10 @@ pub(crate) fn verified_prefix_of_file(
     len: usize,
     first_index: u64,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<(usize, Vec<u32>)> {
-    let mut w = Walker::new(first_index, seed, max_payload);
+    let mut w = Walker::new(first_index, seed, max_entry_size);
     let mut need = 0;
     // Each read starts at the next frame, where the window's CRC stopped (`hashed == pos`).
     while w.pos < len && need <= len - w.pos {

@@ -137,8 +137,8 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             });
             let build = decode_fields(&quote!(Self), &v.fields, krate);
             let dec = quote! {
-                if __wal_type != #id {
-                    return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type));
+                if __wal_type_id != #id {
+                    return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type_id));
                 }
                 #build
             };
@@ -167,9 +167,9 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             let ignorable = quote! { match self { #(#pats => #igns,)* } };
             let encode = quote! { match self { #(#pats => { #encs })* } };
             let decode = quote! {
-                match __wal_type {
+                match __wal_type_id {
                     #(#ids => #builds,)*
-                    _ => return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type)),
+                    _ => return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type_id)),
                 }
             };
             let ids_doc =
@@ -216,7 +216,7 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             }
 
             #[inline]
-            fn decode(__wal_type: u8, __wal_payload: &[u8]) -> ::core::result::Result<Self, #p::DecodeError> {
+            fn decode(__wal_type_id: u8, __wal_payload: &[u8]) -> ::core::result::Result<Self, #p::DecodeError> {
                 let mut __wal_r = #p::Reader::new(__wal_payload);
                 let __wal_value = { #decode };
                 #p::Reader::finish(&__wal_r)?;

@@ -30,7 +30,7 @@ impl Store {
         let mut skipped = 0;
         for raw in wal.iter()? {
             let raw = raw?;
-            if raw.entry_type() == KvOp::TYPE_IDS[2] {
+            if raw.type_id() == KvOp::TYPE_IDS[2] {
                 skipped += 1; // skipped by its type byte: its payload is never decoded
                 continue;
             }

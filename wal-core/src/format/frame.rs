@@ -12,7 +12,7 @@ pub struct FrameHeader {
     /// Payload length.
     pub len: u32,
     /// Entry type; `0` for the log's own frames.
-    pub entry_type: u8,
+    pub type_id: u8,
     /// Frame flags.
     pub flags: u8,
     /// Entry index.
@@ -29,7 +29,7 @@ impl FrameHeader {
         Some(Self {
             crc: le_u32(h, 0)?,
             len: le_u32(h, 4)?,
-            entry_type: h[8],
+            type_id: h[8],
             flags: h[9],
             index: le_u64(h, 10)?,
         })
@@ -83,11 +83,11 @@ impl FrameCheck {
 
 /// Checks the frame that starts at `buf[0]`; `buf` runs to the end of the readable bytes.
 ///
-/// Never allocates and never panics. A length field above `max_payload` is
+/// Never allocates and never panics. A length field above `max_entry_size` is
 /// [`FrameCheck::BadLength`] unless the whole frame is in `buf` and its CRC verifies: an
 /// intact entry written under a larger `max_entry_size` stays readable.
 #[must_use]
-pub fn check_frame(buf: &[u8], seed: u32, max_payload: u32) -> FrameCheck {
+pub fn check_frame(buf: &[u8], seed: u32, max_entry_size: u32) -> FrameCheck {
     let Some(h) = buf.get(..FRAME_HEADER_LEN) else {
         return if buf.iter().all(|&b| b == 0) {
             FrameCheck::End
@@ -101,7 +101,7 @@ pub fn check_frame(buf: &[u8], seed: u32, max_payload: u32) -> FrameCheck {
     let stored = le_u32(h, 0).unwrap_or(0);
     let len = le_u32(h, 4).unwrap_or(0);
     let Some(body) = buf.get(4..FRAME_HEADER_LEN + len as usize) else {
-        return if len > max_payload {
+        return if len > max_entry_size {
             FrameCheck::BadLength(len)
         } else {
             FrameCheck::Truncated
@@ -109,7 +109,7 @@ pub fn check_frame(buf: &[u8], seed: u32, max_payload: u32) -> FrameCheck {
     };
     let computed = mask(crc(seed, body));
     if computed != stored {
-        return if len > max_payload {
+        return if len > max_entry_size {
             FrameCheck::BadLength(len)
         } else {
             FrameCheck::Checksum { stored, computed }
@@ -122,7 +122,7 @@ pub fn check_frame(buf: &[u8], seed: u32, max_payload: u32) -> FrameCheck {
     FrameCheck::Valid(FrameHeader {
         crc: stored,
         len,
-        entry_type: h[8],
+        type_id: h[8],
         flags,
         index: le_u64(h, 10).unwrap_or(0),
     })
@@ -145,14 +145,14 @@ pub(crate) fn finish_frame(
     out: &mut [u8],
     start: usize,
     seed: u32,
-    entry_type: u8,
+    type_id: u8,
     flags: u8,
     index: u64,
 ) -> u32 {
     let frame = &mut out[start..];
     let len = u32::try_from(frame.len() - FRAME_HEADER_LEN).unwrap_or(u32::MAX);
     frame[4..8].copy_from_slice(&len.to_le_bytes());
-    frame[8] = entry_type;
+    frame[8] = type_id;
     frame[9] = flags;
     frame[10..18].copy_from_slice(&index.to_le_bytes());
     let c = mask(crc(seed, &frame[4..]));
@@ -164,12 +164,12 @@ pub(crate) fn finish_frame(
 pub fn encode_frame(
     out: &mut Vec<u8>,
     seed: u32,
-    entry_type: u8,
+    type_id: u8,
     flags: u8,
     index: u64,
     payload: &[u8],
 ) -> u32 {
     let start = begin_frame(out);
     out.extend_from_slice(payload);
-    finish_frame(out, start, seed, entry_type, flags, index)
+    finish_frame(out, start, seed, type_id, flags, index)
 }

@@ -38,7 +38,7 @@ fn frame_round_trip_and_every_bit_flip_is_caught() {
         panic!("invalid")
     };
     assert_eq!(
-        (h.len, h.entry_type, h.flags, h.index),
+        (h.len, h.type_id, h.flags, h.index),
         (5, 5, FLAG_IGNORABLE, 9)
     );
     for bit in 0..out.len() * 8 {

@@ -34,8 +34,9 @@ pub struct Stats {
     pub writes: u64,
 }
 
+/// A change to a file's bytes not yet made durable by `sync_data`.
 #[derive(Debug, Clone)]
-enum Pending {
+enum UnsyncedChange {
     Write { offset: u64, data: Vec<u8> },
     SetLen(u64),
 }
@@ -52,7 +53,7 @@ enum NsOp {
 struct Inode {
     data: Vec<u8>,
     durable: Vec<u8>,
-    pending: Vec<Pending>,
+    pending: Vec<UnsyncedChange>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -114,9 +115,9 @@ impl fmt::Debug for SimFs {
     }
 }
 
-fn apply(image: &mut Vec<u8>, op: &Pending) {
+fn apply(image: &mut Vec<u8>, op: &UnsyncedChange) {
     match op {
-        Pending::Write { offset, data } => {
+        UnsyncedChange::Write { offset, data } => {
             let start = usize::try_from(*offset).unwrap_or(usize::MAX);
             let end = start + data.len();
             if image.len() < end {
@@ -124,7 +125,7 @@ fn apply(image: &mut Vec<u8>, op: &Pending) {
             }
             image[start..end].copy_from_slice(data);
         }
-        Pending::SetLen(len) => image.resize(usize::try_from(*len).unwrap_or(usize::MAX), 0),
+        UnsyncedChange::SetLen(len) => image.resize(usize::try_from(*len).unwrap_or(usize::MAX), 0),
     }
 }
 

@@ -34,7 +34,7 @@ pub(super) fn plan(
     disk: &mut OnDisk,
     dir: &Path,
     mode: RecoveryMode,
-    max_payload: u32,
+    max_entry_size: u32,
     report: &mut RecoveryReport,
 ) -> Result<Decision> {
     let OnDisk {
@@ -93,7 +93,7 @@ pub(super) fn plan(
         mode,
         closed_at,
         seed,
-        max_payload,
+        max_entry_size,
         &mut plan,
         report,
     )?;
@@ -196,7 +196,7 @@ fn check_segments(
     mode: RecoveryMode,
     closed_at: Option<u64>,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     plan: &mut Plan,
     report: &mut RecoveryReport,
 ) -> Result<Vec<Option<segment::Salvaged>>> {
@@ -259,7 +259,7 @@ fn check_segments(
                     bytes,
                     f.header.first_index,
                     seed,
-                    max_payload,
+                    max_entry_size,
                 ));
             }
         }

@@ -50,7 +50,7 @@ pub(super) fn read(
     fs: &Arc<dyn FileSystem>,
     dir: &Path,
     mode: RecoveryMode,
-    max_payload: u32,
+    max_entry_size: u32,
 ) -> Result<OnDisk> {
     let names = fs.list(dir).map_err(|e| Error::io("list", dir, e))?;
     let mut indexed: Vec<(u64, String)> = names
@@ -91,7 +91,7 @@ pub(super) fn read(
             name_index: *name_index,
             is_last,
         };
-        match read_segment(&**fs, at, &mut log_id, mode, max_payload, closed_at)? {
+        match read_segment(&**fs, at, &mut log_id, mode, max_entry_size, closed_at)? {
             Read::Segment(f) => found.push(f),
             Read::ShortTail(t) => {
                 short_tail = Some(t);
@@ -145,7 +145,7 @@ fn read_segment(
     at: SegmentAt,
     log_id: &mut Option<u64>,
     mode: RecoveryMode,
-    max_payload: u32,
+    max_entry_size: u32,
     closed_at: Option<u64>,
 ) -> Result<Read> {
     let SegmentAt {
@@ -209,7 +209,7 @@ fn read_segment(
             if mode == RecoveryMode::TolerateTornTail {
                 let closed_at = closed_at.filter(|_| is_last);
                 let (bytes, scan) =
-                    scan_after_windows(&*file, n, &header, seed, max_payload, closed_at)
+                    scan_after_windows(&*file, n, &header, seed, max_entry_size, closed_at)
                         .map_err(read_err)?;
                 Body::Scanned { bytes, scan }
             } else {
@@ -218,7 +218,7 @@ fn read_segment(
                     &bytes,
                     header.first_index,
                     seed,
-                    max_payload,
+                    max_entry_size,
                     closed_at.filter(|_| is_last),
                 );
                 // Only the last segment's bytes and a damaged one's are used after its
@@ -246,7 +246,7 @@ fn scan_after_windows(
     n: usize,
     header: &SegmentHeader,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     closed_at: Option<u64>,
 ) -> std::io::Result<(Vec<u8>, segment::Scan)> {
     // The windows that verify are read once, through a small buffer; only
@@ -258,7 +258,7 @@ fn scan_after_windows(
         n,
         header.first_index,
         seed,
-        max_payload,
+        max_entry_size,
         &mut buf,
     )?;
     // Preallocated zeros after the data are checked through the same buffer,
@@ -275,7 +275,7 @@ fn scan_after_windows(
         positions,
         header.first_index,
         seed,
-        max_payload,
+        max_entry_size,
         closed_at,
     );
     Ok((bytes, scan))

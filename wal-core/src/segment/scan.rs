@@ -15,11 +15,12 @@ pub(crate) fn scan(
     b: &[u8],
     first_index: u64,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     closed_at: Option<u64>,
 ) -> Scan {
     // Windows closed by a verified sync marker need no per-frame CRC.
-    let (verified, positions) = crate::windows::verified_prefix(b, first_index, seed, max_payload);
+    let (verified, positions) =
+        crate::windows::verified_prefix(b, first_index, seed, max_entry_size);
     scan_from(
         b,
         verified,
@@ -27,7 +28,7 @@ pub(crate) fn scan(
         positions,
         first_index,
         seed,
-        max_payload,
+        max_entry_size,
         closed_at,
     )
 }
@@ -48,7 +49,7 @@ pub(crate) fn scan_from(
     mut positions: Vec<u32>,
     first_index: u64,
     seed: u32,
-    max_payload: u32,
+    max_entry_size: u32,
     closed_at: Option<u64>,
 ) -> Scan {
     let mut pos = verified;
@@ -57,7 +58,7 @@ pub(crate) fn scan_from(
     let mut footer = None;
     let stop = loop {
         let rest = b.get(pos..).unwrap_or_default();
-        let h = match format::check_frame(rest, seed, max_payload) {
+        let h = match format::check_frame(rest, seed, max_entry_size) {
             FrameCheck::End if rest.is_empty() => break Stop::Eof,
             FrameCheck::End => break Stop::Zeros,
             check => match check.into_frame() {
@@ -66,7 +67,7 @@ pub(crate) fn scan_from(
             },
         };
         let payload = &rest[FRAME_HEADER_LEN..h.frame_len()];
-        if h.entry_type == 0 {
+        if h.type_id == 0 {
             if payload == [format::KIND_BATCH_END] {
                 // Closes a batch cut short by `truncate_back`.
                 batch = None;
@@ -242,19 +243,19 @@ pub(crate) fn valid_marker_after(b: &[u8], from: u64, seed: u32) -> bool {
 
 /// Every frame with a valid CRC and a growing index, skipping damage: for salvage. Returns
 /// their positions and the last index among them (`first_index - 1` when none).
-pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_payload: u32) -> Salvaged {
+pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_entry_size: u32) -> Salvaged {
     let mut out = Salvaged::default();
     let mut pos = HEADER_LEN;
     let mut next = first_index;
     while pos < b.len() {
-        match format::check_frame(&b[pos..], seed, max_payload) {
-            FrameCheck::Valid(h) if h.entry_type != 0 && h.index >= next => {
+        match format::check_frame(&b[pos..], seed, max_entry_size) {
+            FrameCheck::Valid(h) if h.type_id != 0 && h.index >= next => {
                 out.positions.push(u32::try_from(pos).unwrap_or(u32::MAX));
                 out.indexes.push(h.index);
                 next = h.index + 1;
                 pos += h.frame_len();
             }
-            FrameCheck::Valid(h) if h.entry_type == 0 => pos += h.frame_len(),
+            FrameCheck::Valid(h) if h.type_id == 0 => pos += h.frame_len(),
             _ => pos += 1,
         }
     }

@@ -23,12 +23,12 @@ fn lazy_iteration_never_calls_decode() {
         let raw = raw.unwrap();
         n += 1;
         bytes += raw.payload().len();
-        assert_eq!(raw.entry_type(), Blob::nth(raw.index()).ty);
+        assert_eq!(raw.type_id(), Blob::nth(raw.index()).ty);
     }
     let skipped = wal
         .iter_from(900)
         .unwrap()
-        .filter(|r| r.as_ref().unwrap().entry_type() == 3)
+        .filter(|r| r.as_ref().unwrap().type_id() == 3)
         .count();
     assert_eq!(n, 1000);
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use super::{Dir, Inode, Pending, SimFs, State, apply};
+use super::{Dir, Inode, SimFs, State, UnsyncedChange, apply};
 
 /// What survives a simulated crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +117,7 @@ fn sector_chaos(f: &Inode, sector: u64, psow: bool, rng: &mut Rng) -> Vec<u8> {
     };
     let mut written = vec![false; f.data.len().max(f.durable.len())];
     for op in &f.pending {
-        if let Pending::Write { offset, data } = op {
+        if let UnsyncedChange::Write { offset, data } = op {
             let start = usize::try_from(*offset).unwrap_or(usize::MAX);
             for w in written.iter_mut().skip(start).take(data.len()) {
                 *w = true;
@@ -153,11 +153,11 @@ fn torn_prefix(f: &Inode, mut budget: u64) -> Vec<u8> {
     let mut image = f.durable.clone();
     for op in &f.pending {
         match op {
-            Pending::Write { offset, data } => {
+            UnsyncedChange::Write { offset, data } => {
                 let take = usize::try_from(budget.min(data.len() as u64)).unwrap_or(usize::MAX);
                 apply(
                     &mut image,
-                    &Pending::Write {
+                    &UnsyncedChange::Write {
                         offset: *offset,
                         data: data[..take].to_vec(),
                     },
@@ -167,7 +167,7 @@ fn torn_prefix(f: &Inode, mut budget: u64) -> Vec<u8> {
                     break;
                 }
             }
-            Pending::SetLen(_) => apply(&mut image, op),
+            UnsyncedChange::SetLen(_) => apply(&mut image, op),
         }
     }
     image

@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::{
-    DirLock, FaultError, File, FileSystem, Inode, NsOp, Op, Pending, SimFs, State, apply, split,
+    DirLock, FaultError, File, FileSystem, Inode, NsOp, Op, SimFs, State, UnsyncedChange, apply,
+    split,
 };
 
 #[derive(Debug)]
@@ -172,7 +173,7 @@ impl SimFile {
         }
     }
 
-    fn push(s: &mut State, ino: u64, op: Pending) {
+    fn push(s: &mut State, ino: u64, op: UnsyncedChange) {
         if let Some(f) = s.files.get_mut(&ino) {
             apply(&mut f.data, &op);
             f.pending.push(op);
@@ -207,7 +208,7 @@ impl File for SimFile {
             Self::push(
                 s,
                 ino,
-                Pending::Write {
+                UnsyncedChange::Write {
                     offset,
                     data: buf[..n].to_vec(),
                 },
@@ -228,7 +229,7 @@ impl File for SimFile {
             if s.room(growth) < growth {
                 return Err(FaultError::NoSpace.to_io());
             }
-            Self::push(s, ino, Pending::SetLen(len));
+            Self::push(s, ino, UnsyncedChange::SetLen(len));
             Ok(())
         })
     }
@@ -242,7 +243,7 @@ impl File for SimFile {
                 return Err(FaultError::NoSpace.to_io());
             }
             if growth > 0 {
-                Self::push(s, ino, Pending::SetLen(len));
+                Self::push(s, ino, UnsyncedChange::SetLen(len));
             }
             Ok(())
         })
