@@ -21,6 +21,8 @@ use crate::writer::{FLUSH_AT, PREALLOCATE_STEP, Pending, Tail};
 
 mod commit;
 mod open;
+mod read;
+mod truncate;
 
 /// A typed write-ahead log in one directory.
 ///
@@ -38,27 +40,27 @@ pub struct Wal {
 /// The state shared by the `Wal` handle and its background flusher.
 #[derive(Debug)]
 pub(crate) struct Inner {
-    pub dir: PathBuf,
-    pub opts: Options,
-    pub log_id: u64,
-    pub seed: u32,
-    pub read_only: bool,
-    pub pending: Mutex<Pending>,
+    dir: PathBuf,
+    opts: Options,
+    log_id: u64,
+    seed: u32,
+    read_only: bool,
+    pending: Mutex<Pending>,
     /// Lock order: `tail`, then `pending` or `segments` or `group`.
-    pub tail: Mutex<Option<Tail>>,
-    pub segments: RwLock<Arc<Vec<Arc<Segment>>>>,
+    tail: Mutex<Option<Tail>>,
+    segments: RwLock<Arc<Vec<Arc<Segment>>>>,
     /// The group commit's state.
     group: Mutex<Group>,
     group_cv: Condvar,
-    pub durable: AtomicU64,
-    pub assigned: AtomicU64,
+    durable: AtomicU64,
+    assigned: AtomicU64,
     /// `Pending::epoch`, for waiters to read without the buffer's lock.
     epoch: AtomicU64,
     /// The `truncate_back` cuts live iterators check.
-    pub cuts: Arc<Cuts>,
+    cuts: Arc<Cuts>,
     /// Sealed segments' positions held in memory, bounded.
-    pub positions: PositionCache,
-    pub first_index: AtomicU64,
+    positions: PositionCache,
+    first_index: AtomicU64,
     oldest_unsynced: Mutex<Option<Instant>>,
     poison: OnceLock<Arc<std::io::Error>>,
     report: RecoveryReport,

@@ -3,12 +3,12 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::Wal;
 use crate::entry::{Entry, EntryRef, RawEntry};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN};
 use crate::io;
 use crate::iter::Iter;
-use crate::wal::Wal;
 
 /// Bytes read at once by `get_raw`: most frames fit, so one read does.
 const FIRST_READ: usize = 4096;

@@ -3,12 +3,12 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::{Inner, Wal};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::io;
 use crate::lock::lock;
 use crate::segment::{self, Segment, Stop};
-use crate::wal::{Inner, Wal};
 use crate::writer::Tail;
 use crate::{marks, recovery};
 
