@@ -1,4 +1,4 @@
-//! What a user chooses and learns of recovery: the mode, and the report of what it did.
+//! What a user learns of recovery: the report of what it found and did.
 
 use std::path::PathBuf;
 
