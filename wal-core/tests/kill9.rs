@@ -411,3 +411,42 @@ fn k02_kill9_mixed_workload() {
     ));
     assert!(in_flight > 0, "no kill landed during a truncation");
 }
+
+const LOCK_ENV: &str = "WAL_LOCK_CHILD";
+
+/// The child of `the_lock_excludes_another_process`: tries to open the log and says how it
+/// went.
+#[test]
+#[ignore = "run by the_lock_excludes_another_process as its child process"]
+fn lock_child() {
+    let Ok(dir) = std::env::var(LOCK_ENV) else {
+        return;
+    };
+    match Wal::open(&dir, Options::default()) {
+        Ok(_) => println!("\nopened"),
+        Err(wal_core::Error::Locked { .. }) => println!("\nlocked"),
+        Err(e) => println!("\nerror {e}"),
+    }
+}
+
+/// The directory lock excludes another process while the log is open, and only then.
+#[test]
+fn the_lock_excludes_another_process() {
+    let tmp = tempfile::tempdir().unwrap();
+    let child = || {
+        let out = Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "lock_child", "--ignored", "--nocapture"])
+            .env(LOCK_ENV, tmp.path())
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        ["opened", "locked"]
+            .into_iter()
+            .find(|w| text.lines().any(|l| l == *w))
+            .unwrap_or_else(|| panic!("child said: {text}"))
+    };
+    let wal = Wal::open(tmp.path(), Options::default()).unwrap();
+    assert_eq!(child(), "locked");
+    drop(wal);
+    assert_eq!(child(), "opened");
+}

@@ -17,9 +17,69 @@ pub struct RealFs;
 struct RealFile(fs::File);
 
 #[derive(Debug)]
-struct RealLock(#[expect(dead_code, reason = "held for its lock, released on drop")] fs::File);
+/// A log directory's lock: a POSIX record lock on its `LOCK` file, held by this process
+/// (a child process does not inherit it, so a process spawned while the log is open never
+/// holds the lock after the log closes, as it would hold an `flock`), and, within the
+/// process, the directory's entry in [`HELD`] (record locks do not exclude the process
+/// that holds them).
+struct RealLock {
+    /// The directory's device and inode.
+    key: (u64, u64),
+    /// Held for its lock. Closing any descriptor of the file releases the lock: no other
+    /// one is opened while the directory is in [`HELD`].
+    file: Option<fs::File>,
+}
+
+/// The directories this process holds locked, by device and inode.
+static HELD: std::sync::Mutex<Vec<(u64, u64)>> = std::sync::Mutex::new(Vec::new());
+
+fn held() -> std::sync::MutexGuard<'static, Vec<(u64, u64)>> {
+    HELD.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 impl DirLock for RealLock {}
+
+impl Drop for RealLock {
+    fn drop(&mut self) {
+        // Closed (the record lock released) before the entry goes: a thread of this process
+        // that then opens the file cannot have its new lock released by this close.
+        let mut held = held();
+        drop(self.file.take());
+        held.retain(|k| *k != self.key);
+    }
+}
+
+impl RealLock {
+    /// Locks `dir` for this process and this `Wal`; `WouldBlock` when it is locked.
+    fn acquire(dir: &Path) -> io::Result<Self> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = fs::metadata(dir)?;
+        let key = (meta.dev(), meta.ino());
+        let mut held = held();
+        if held.contains(&key) {
+            return Err(io::ErrorKind::WouldBlock.into());
+        }
+        let file = fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(dir.join("LOCK"))?;
+        match rustix::fs::fcntl_lock(&file, rustix::fs::FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => {}
+            Err(e) if e == rustix::io::Errno::AGAIN || e == rustix::io::Errno::ACCESS => {
+                return Err(io::ErrorKind::WouldBlock.into());
+            }
+            Err(e) => return Err(e.into()),
+        }
+        held.push(key);
+        Ok(Self {
+            key,
+            file: Some(file),
+        })
+    }
+}
 
 impl FileSystem for RealFs {
     fn create_dir_all(&self, path: &Path) -> io::Result<()> {
@@ -77,17 +137,7 @@ impl FileSystem for RealFs {
     }
 
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
-        let f = fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join("LOCK"))?;
-        match f.try_lock() {
-            Ok(()) => Ok(Box::new(RealLock(f))),
-            Err(fs::TryLockError::WouldBlock) => Err(io::ErrorKind::WouldBlock.into()),
-            Err(fs::TryLockError::Error(e)) => Err(e),
-        }
+        Ok(Box::new(RealLock::acquire(dir)?))
     }
 }
 
