@@ -16,12 +16,12 @@ pub struct RealFs;
 #[derive(Debug)]
 struct RealFile(fs::File);
 
-#[derive(Debug)]
 /// A log directory's lock: a POSIX record lock on its `LOCK` file, held by this process
 /// (a child process does not inherit it, so a process spawned while the log is open never
 /// holds the lock after the log closes, as it would hold an `flock`), and, within the
 /// process, the directory's entry in [`HELD`] (record locks do not exclude the process
 /// that holds them).
+#[derive(Debug)]
 struct RealLock {
     /// The directory's device and inode.
     key: (u64, u64),
