@@ -228,19 +228,20 @@ impl Inner {
         Ok(())
     }
 
-    /// `truncate_front` with the writer lock held.
+    /// `truncate_front` with the writer lock held. Also removes sealed segments wholly
+    /// below the first index that an earlier call could not (the tail is never removed).
     pub(crate) fn truncate_front_locked(&self, index: u64) -> Result<()> {
-        if index <= self.first_index.load(Ordering::Acquire) {
-            return Ok(());
+        let index = index.max(self.first_index.load(Ordering::Acquire));
+        if index > self.first_index.load(Ordering::Acquire) {
+            marks::write_mark(
+                &*self.opts.fs,
+                &self.dir,
+                marks::LOW_WATER_MARK,
+                self.log_id,
+                index,
+            )?;
+            self.first_index.store(index, Ordering::Release);
         }
-        marks::write_mark(
-            &*self.opts.fs,
-            &self.dir,
-            marks::LOW_WATER_MARK,
-            self.log_id,
-            index,
-        )?;
-        self.first_index.store(index, Ordering::Release);
         let segments = self.segments();
         // Whole segments below `index`; never the last one.
         let below = segments
@@ -281,11 +282,13 @@ impl Inner {
             .map_err(|e| Error::io("sync directory", &self.dir, e))
     }
 
-    /// Deletes the oldest sealed segments beyond `max_segments` / `max_total_bytes`.
+    /// Deletes the oldest sealed segments beyond `max_segments` / `max_total_bytes`, and
+    /// those wholly below the first index (left by a `truncate_front` past the entries of
+    /// the segment then being written).
     pub(crate) fn apply_retention(&self) -> Result<()> {
         let (max_segments, max_bytes) = (self.opts.max_segments, self.opts.max_total_bytes);
         if max_segments.is_none() && max_bytes.is_none() {
-            return Ok(());
+            return self.truncate_front_locked(self.first_index.load(Ordering::Acquire));
         }
         let segments = self.segments();
         let sealed = segments.len().saturating_sub(1);
@@ -300,7 +303,7 @@ impl Inner {
         }
         let drop = drop.min(sealed);
         if drop == 0 {
-            return Ok(());
+            return self.truncate_front_locked(self.first_index.load(Ordering::Acquire));
         }
         tracing::info!(
             segments = drop,
