@@ -4,61 +4,54 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+mod display;
+
 /// Everything that can go wrong in `wal-core`.
 ///
-/// Data errors say where: the segment file and byte offset, or the entry index.
-#[derive(Debug, thiserror::Error)]
+/// Data errors say where: the segment file and byte offset, or the entry index. The
+/// one-line `Display` carries the cause too (the operating system's error, the decoder's
+/// reason), so `{}` in a log line is enough to act on; `source()` therefore returns only
+/// what that line does not already say (the cause's own source, if any).
+#[derive(Debug)]
 #[non_exhaustive]
 pub enum Error {
     /// A file-system operation failed.
-    #[error("I/O error during {op} on {}", path.display())]
     Io {
         /// The operation that failed (`"write"`, `"sync"`, `"read"`, …).
         op: &'static str,
         /// The file or directory it was applied to.
         path: PathBuf,
         /// What the operating system reported.
-        #[source]
         source: std::io::Error,
     },
     /// An earlier write or sync failed, so the log accepts no more writes: what is on disk
     /// after that failure is unknown. Drop the `Wal` and reopen it (best after a restart).
-    #[error("the log is poisoned by an earlier failed write or sync")]
     Poisoned {
         /// The failure that poisoned the log.
-        #[source]
         source: Arc<std::io::Error>,
     },
     /// Another `Wal` (in this or another process) holds the directory's lock.
-    #[error("log directory {} is locked by another open log", path.display())]
     Locked {
         /// The log directory.
         path: PathBuf,
     },
     /// The log path exists and is not a directory.
-    #[error("{} is not a directory", path.display())]
     NotADirectory {
         /// The path given to `open`.
         path: PathBuf,
     },
     /// The log directory does not exist and `create_if_missing` is off.
-    #[error("log directory {} does not exist", path.display())]
     NotFound {
         /// The path given to `open`.
         path: PathBuf,
     },
     /// The log was opened read-only (`RecoveryMode::Salvage`) and a write was attempted.
-    #[error("the log was opened read-only (salvage mode)")]
     ReadOnly,
     /// An option is out of range.
-    #[error("invalid options: {0}")]
     InvalidOptions(String),
     /// A batch is larger than one segment can hold: its frames and their footer entries
     /// must fit in a segment addressed by 32-bit offsets (about 4 GiB). Nothing was
     /// appended.
-    #[error(
-        "batch of {size} bytes (and counting) is larger than the {max} bytes a segment can hold"
-    )]
     BatchTooLarge {
         /// Bytes encoded when the batch was refused (frames, and 4 per entry for the footer).
         size: u64,
@@ -66,7 +59,6 @@ pub enum Error {
         max: u64,
     },
     /// An entry's payload is larger than `Options::max_entry_size`.
-    #[error("entry payload of {size} bytes is larger than the maximum of {max} bytes")]
     EntryTooLarge {
         /// Payload size in bytes.
         size: usize,
@@ -74,7 +66,6 @@ pub enum Error {
         max: u32,
     },
     /// A segment's bytes are damaged where damage cannot be a torn tail.
-    #[error("corrupt log: {kind} in {} at offset {offset}", segment.display())]
     Corruption {
         /// The segment file.
         segment: PathBuf,
@@ -84,13 +75,11 @@ pub enum Error {
         kind: CorruptionKind,
     },
     /// A file named like a segment does not start with the segment magic.
-    #[error("{} is named like a segment but is not one (bad magic)", path.display())]
     NotASegment {
         /// The file.
         path: PathBuf,
     },
     /// A segment was written by a newer, unknown format version.
-    #[error("{} has format version {found}; this build reads version {supported}", path.display())]
     UnsupportedVersion {
         /// The file.
         path: PathBuf,
@@ -100,7 +89,6 @@ pub enum Error {
         supported: u32,
     },
     /// A segment belongs to another log (its log identity differs).
-    #[error("{} belongs to another log (identity {found:#018x}, expected {expected:#018x})", path.display())]
     ForeignSegment {
         /// The file.
         path: PathBuf,
@@ -110,7 +98,6 @@ pub enum Error {
         found: u64,
     },
     /// An entry has a type id that the decoding type or registry does not know.
-    #[error("unknown entry type {type_id} at index {index}")]
     UnknownEntryType {
         /// The entry's index.
         index: u64,
@@ -118,27 +105,22 @@ pub enum Error {
         type_id: u8,
     },
     /// An entry's payload did not decode.
-    #[error("failed to decode entry type {type_id} at index {index}")]
     Decode {
         /// The entry's index.
         index: u64,
         /// Its type id.
         type_id: u8,
         /// What the decoder reported.
-        #[source]
         source: DecodeError,
     },
     /// An entry did not encode.
-    #[error("failed to encode entry type {type_id}")]
     Encode {
         /// The entry's type id.
         type_id: u8,
         /// What the encoder reported.
-        #[source]
         source: EncodeError,
     },
     /// Two entry types were registered for one type id.
-    #[error("entry type {type_id} is registered twice: {first} and {second}")]
     DuplicateEntryType {
         /// The type id.
         type_id: u8,
@@ -148,10 +130,8 @@ pub enum Error {
         second: &'static str,
     },
     /// Type id 0 belongs to the log and cannot be used by an entry.
-    #[error("entry type id 0 is reserved for the log's own frames")]
     ReservedEntryType,
     /// `append_at` was given an index other than the next one.
-    #[error("append at index {given} refused: the next index is {expected}")]
     IndexMismatch {
         /// The index the log would give the entry (`last_index() + 1`).
         expected: u64,
@@ -159,7 +139,6 @@ pub enum Error {
         given: u64,
     },
     /// An index outside the log was asked for.
-    #[error("index {index} is not in the log (first {first}, last {last})")]
     IndexOutOfRange {
         /// The index asked for.
         index: u64,
@@ -314,9 +293,9 @@ pub enum DecodeError {
     /// The bytes are not a valid encoding (bad UTF-8, bool not 0 or 1, unknown tag, …).
     #[error("invalid encoding: {0}")]
     Invalid(String),
-    /// An error from a user's own decoder.
-    #[error("custom decoder failed")]
-    Custom(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An error from a user's own decoder (its message is part of this one's).
+    #[error("custom decoder failed: {0}")]
+    Custom(Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl DecodeError {
@@ -326,10 +305,10 @@ impl DecodeError {
     }
 }
 
-/// Why a value did not encode.
+/// Why a value did not encode (the encoder's message is part of this one's).
 #[derive(Debug, thiserror::Error)]
-#[error("encoding failed")]
-pub struct EncodeError(#[source] Box<dyn std::error::Error + Send + Sync>);
+#[error("encoding failed: {0}")]
+pub struct EncodeError(Box<dyn std::error::Error + Send + Sync>);
 
 impl EncodeError {
     /// Wraps an encoder's error.
