@@ -1,5 +1,7 @@
-//! The record of `truncate_back` cuts that live readers check: an iterator created before a
-//! cut must not yield what the cut removed, nor what was appended at those indexes after it.
+//! The truncations live readers check: the log's first index, which `truncate_front` and
+//! retention raise (an iterator overtaken by them must say so, not fail on a deleted file),
+//! and the `truncate_back` cuts (an iterator created before a cut must not yield what the
+//! cut removed, nor what was appended at those indexes after it).
 
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,9 +12,11 @@ use crate::lock::lock;
 /// reader older than all of them ends at the lowest cut).
 const KEPT: usize = 32;
 
-/// Cuts in the order made, each with the generation it started.
+/// The first index, and the cuts in the order made, each with the generation it started.
 #[derive(Debug, Default)]
 pub(crate) struct Cuts {
+    /// The log's first index.
+    first: AtomicU64,
     /// Cuts made so far: readers compare it with the value they saw.
     generation: AtomicU64,
     /// `(generation, last index kept)`, the kept indexes increasing: a cut followed by a
@@ -21,6 +25,24 @@ pub(crate) struct Cuts {
 }
 
 impl Cuts {
+    /// The record of a log whose first index is `first`.
+    pub(crate) fn new(first: u64) -> Self {
+        Self {
+            first: AtomicU64::new(first),
+            ..Self::default()
+        }
+    }
+
+    /// The log's first index.
+    pub(crate) fn first_index(&self) -> u64 {
+        self.first.load(Ordering::Acquire)
+    }
+
+    /// Records the log's new first index, before the segments below it are deleted.
+    pub(crate) fn set_first_index(&self, index: u64) {
+        self.first.store(index, Ordering::Release);
+    }
+
     /// The number of cuts made so far.
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)

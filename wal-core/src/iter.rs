@@ -6,7 +6,7 @@ use crate::cuts::Cuts;
 use crate::entry::{EntryRef, RawEntry};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, HEADER_LEN};
-use crate::io;
+use crate::io::{self, File};
 use crate::le::le_u32;
 use crate::segment::Segment;
 
@@ -21,8 +21,11 @@ const FIRST_READ: usize = 4096;
 /// It reads frames by their length alone and verifies each frame's CRC; it never calls an
 /// entry's decoder. It yields the entries that had been appended when it was created, less
 /// any that `truncate_back` removes while it runs: it then ends after the last entry the
-/// truncation kept, and never yields an entry appended in place of a removed one. After an
-/// error it yields nothing more.
+/// truncation kept, and never yields an entry appended in place of a removed one. It keeps
+/// reading the segment file it has open when `truncate_front` or retention deletes it; when
+/// they deleted the next segment it needs before it opened it, it yields
+/// [`Error::IndexOutOfRange`] naming the next index it would have yielded and the first
+/// index still in the log. After an error it yields nothing more.
 #[derive(Debug)]
 pub struct Iter {
     segments: Arc<Vec<Arc<Segment>>>,
@@ -37,6 +40,8 @@ pub struct Iter {
     pos: u64,
     slot: usize,
     start: u64,
+    /// The index of the next entry to yield (`start` until one is yielded).
+    next: u64,
     end_index: u64,
     seed: u32,
     max_entry_size: u32,
@@ -48,6 +53,9 @@ pub struct Iter {
     buf_start: u64,
     /// The segment `buf` was read from.
     buf_seg: usize,
+    /// The file of segment number `.0`, held while reading it: the bound on open files
+    /// may close the segment's own handle meanwhile, never this one.
+    file: Option<(usize, Arc<dyn File>)>,
     /// How much the next read takes (at least what the frame needs).
     read_size: usize,
     done: bool,
@@ -85,6 +93,7 @@ impl Iter {
             pos,
             slot: 0,
             start,
+            next: start,
             end_index,
             seed,
             max_entry_size,
@@ -92,6 +101,7 @@ impl Iter {
             copying: false,
             buf_start: 0,
             buf_seg: usize::MAX,
+            file: None,
             read_size: FIRST_READ,
             done: false,
         })
@@ -112,7 +122,13 @@ impl Iter {
 
     /// Makes `buf` hold `[pos, pos + need)` of `seg`, reading at most up to `end`.
     /// Returns the offset of `pos` in `buf`, or `None` when the frame would pass `end`.
-    fn fill(&mut self, seg: &Segment, pos: u64, need: usize, end: u64) -> Result<Option<usize>> {
+    fn fill(
+        &mut self,
+        seg: &Arc<Segment>,
+        pos: u64,
+        need: usize,
+        end: u64,
+    ) -> Result<Option<usize>> {
         let have = self.buf_start..self.buf_start + self.buf.len() as u64;
         if self.buf_seg == self.seg && pos >= have.start && pos + need as u64 <= have.end {
             return Ok(Some(
@@ -131,7 +147,14 @@ impl Iter {
         }
         let buf = Arc::make_mut(&mut self.buf);
         buf.resize(len, 0);
-        let file = seg.file()?;
+        let file = match &self.file {
+            Some((k, f)) if *k == self.seg => Arc::clone(f),
+            _ => {
+                let f = seg.file()?;
+                self.file = Some((self.seg, Arc::clone(&f)));
+                f
+            }
+        };
         io::read_exact_at(&*file, buf, pos).map_err(|e| Error::io("read", &seg.path, e))?;
         self.buf_start = pos;
         self.buf_seg = self.seg;
@@ -168,6 +191,7 @@ impl Iter {
             let result = self.frame(&seg, pos, end);
             let now_end = seg.end();
             let removed = result.is_err() && (seg.is_removed() || pos >= now_end);
+            let deleted = result.is_err() && seg.last_index() < self.cuts.first_index();
             if self.seg == at_seg {
                 self.cur = Some(seg);
             }
@@ -176,6 +200,15 @@ impl Iter {
                 Ok(None) => {}
                 // Entries truncated while reading end the iteration; they are not damage.
                 Err(_) if removed => return Ok(None),
+                // `truncate_front` or retention deleted the segment before this iterator
+                // opened it: the entries it still needed are gone.
+                Err(_) if deleted => {
+                    return Err(Error::IndexOutOfRange {
+                        index: self.next,
+                        first: self.cuts.first_index(),
+                        last: self.end_index,
+                    });
+                }
                 // A truncation lowered the end (before it cut the file) while this read ran
                 // past it: read again up to the new end.
                 Err(_) if now_end < end => self.buf_seg = usize::MAX,
@@ -187,7 +220,7 @@ impl Iter {
     }
 
     /// Reads the frame at `pos`; `Ok(None)` for a frame to skip.
-    fn frame(&mut self, seg: &Segment, pos: u64, end: u64) -> Result<Option<Framed>> {
+    fn frame(&mut self, seg: &Arc<Segment>, pos: u64, end: u64) -> Result<Option<Framed>> {
         let corrupt = |kind| seg.corrupt(pos, kind);
         let Some(at) = self.fill(seg, pos, FRAME_HEADER_LEN, end)? else {
             return Err(corrupt(CorruptionKind::Truncated));
@@ -232,6 +265,7 @@ impl Iter {
             self.seg = self.segments.len();
             return Ok(None);
         }
+        self.next = h.index + 1;
         Ok(Some(Framed {
             index: h.index,
             type_id: h.type_id,

@@ -70,6 +70,20 @@ pub struct Options {
     /// their footers on the next use. The segment being written, a segment recovered without
     /// a footer, and one salvaged keep theirs. Default: 16 MiB (4 M entries).
     pub max_cached_positions: u64,
+    /// Most sealed segment files held open at once, shared by the writer and every reader:
+    /// beyond it the least recently used are closed, and reopened on their next use. The
+    /// segment being written stays open outside the bound, and an iterator keeps the file
+    /// it is reading open until it moves on, so the log holds at most this many plus one
+    /// for the tail, one per live iterator, and one for the directory lock. Default: 64.
+    /// At least 1.
+    ///
+    /// Running out of descriptors anyway (`EMFILE`, `ENFILE`) is an [`Error::Io`] whose
+    /// message says so. A read that meets it fails alone. A write that meets it (a rotation
+    /// creating the next segment, a directory sync) poisons the log like any failed write:
+    /// the entries of that append already had indexes that later ones would follow, so
+    /// going on would reorder them or acknowledge them late. Nothing acknowledged is lost;
+    /// reopen the log once descriptors are free.
+    pub max_open_files: usize,
     /// Whether new segment files are preallocated to `segment_size`, so appends do not
     /// change the file's size and fdatasync need not write metadata. Default: `true`.
     pub preallocate: bool,
@@ -92,6 +106,7 @@ impl Default for Options {
             max_segments: None,
             max_total_bytes: None,
             max_cached_positions: 16 << 20,
+            max_open_files: 64,
             preallocate: true,
             create_if_missing: true,
             fs: Arc::new(RealFs),
@@ -156,6 +171,13 @@ impl Options {
         self
     }
 
+    /// Sets [`Options::max_open_files`].
+    #[must_use]
+    pub fn max_open_files(mut self, files: usize) -> Self {
+        self.max_open_files = files;
+        self
+    }
+
     /// Sets [`Options::max_total_bytes`].
     #[must_use]
     pub fn max_total_bytes(mut self, bytes: Option<u64>) -> Self {
@@ -214,6 +236,11 @@ impl Options {
         if self.max_segments == Some(0) {
             return Err(Error::InvalidOptions(
                 "max_segments must be at least 1".into(),
+            ));
+        }
+        if self.max_open_files == 0 {
+            return Err(Error::InvalidOptions(
+                "max_open_files must be at least 1".into(),
             ));
         }
         if self.max_segment_entries == Some(0) {

@@ -76,7 +76,7 @@ mod tests {
     use super::PositionCache;
     use crate::format::SegmentHeader;
     use crate::io::sim::SimFs;
-    use crate::segment::Segment;
+    use crate::segment::{OpenFiles, Segment};
 
     fn sealed(first: u64, entries: u32) -> Arc<Segment> {
         let header = SegmentHeader {
@@ -87,7 +87,7 @@ mod tests {
             prev_crc: 0,
         };
         Arc::new(Segment::loaded(
-            Arc::new(SimFs::new()),
+            Arc::new(OpenFiles::new(Arc::new(SimFs::new()), 64)),
             PathBuf::from(format!("/log/{first}.wal")),
             None,
             header,

@@ -11,8 +11,7 @@ use std::sync::Arc;
 
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{FooterSummary, SegmentHeader};
-use crate::io::FileSystem;
-use crate::segment::{Scan, Segment};
+use crate::segment::{OpenFiles, Scan, Segment};
 
 mod assemble;
 mod plan;
@@ -118,11 +117,12 @@ struct Plan {
 }
 /// Recovers the log in `dir` according to `mode`.
 pub(crate) fn recover(
-    fs: &Arc<dyn FileSystem>,
+    files: &Arc<OpenFiles>,
     dir: &Path,
     mode: RecoveryMode,
     max_entry_size: u32,
 ) -> Result<Recovered> {
+    let fs = files.fs();
     let mut disk = read::read(fs, dir, mode, max_entry_size)?;
     let mut report = RecoveryReport {
         segments_scanned: disk.segments_scanned,
@@ -154,7 +154,7 @@ pub(crate) fn recover(
         });
     };
     let first_index = decision.first_index;
-    let (segments, tail) = assemble::assemble(fs, disk.found, decision, writable)?;
+    let (segments, tail) = assemble::assemble(files, disk.found, decision, writable)?;
     report.entries = segments.iter().map(|s| s.entries_from(first_index)).sum();
     Ok(Recovered {
         log_id,

@@ -3,14 +3,16 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, SegmentHeader};
 use crate::io::{self, File, FileSystem};
 
+mod open_files;
 mod scan;
 
+pub(crate) use open_files::OpenFiles;
 pub(crate) use scan::{Salvaged, salvage, scan, scan_from, valid_marker_after};
 
 /// File-name suffix of segments.
@@ -36,12 +38,19 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
 ///
 /// Sealed segments found at open are known by their header and footer summary: their file
 /// is opened and their entry positions read (and the footer's CRC checked) on first use.
+/// Their files are closed again beyond the bound of [`OpenFiles`]; the tail's file is
+/// pinned open until the writer seals it.
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub path: PathBuf,
     pub header: SegmentHeader,
-    fs: Arc<dyn FileSystem>,
-    file: OnceLock<Arc<dyn File>>,
+    files: Arc<OpenFiles>,
+    /// The open file, if any: pinned (the tail's), or counted by `files` when `tracked`.
+    file: RwLock<Option<Arc<dyn File>>>,
+    /// Set on every use of the file, cleared by `files`' sweep: the CLOCK's reference bit.
+    used: AtomicBool,
+    /// Whether `files` counts this segment (changed under its lock only).
+    tracked: AtomicBool,
     /// Bytes `[HEADER_LEN, end)` hold complete frames that readers may read.
     end: AtomicU64,
     /// Last entry index in `[HEADER_LEN, end)`; `first_index - 1` when there is none.
@@ -61,7 +70,7 @@ impl Segment {
     /// A segment whose positions are known (the tail, or one scanned in full).
     #[expect(clippy::too_many_arguments, reason = "a constructor of a plain record")]
     pub(crate) fn loaded(
-        fs: Arc<dyn FileSystem>,
+        files: Arc<OpenFiles>,
         path: PathBuf,
         file: Option<Arc<dyn File>>,
         header: SegmentHeader,
@@ -70,10 +79,9 @@ impl Segment {
         positions: Vec<u32>,
         footer_at: Option<u64>,
     ) -> Self {
-        let seg = Self::sealed(fs, path, header, end, last, footer_at);
-        if let Some(f) = file {
-            let _ = seg.file.set(f);
-        }
+        let seg = Self::sealed(files, path, header, end, last, footer_at);
+        // Pinned: not counted against the bound until `unpin`.
+        *seg.file.write().unwrap_or_else(PoisonError::into_inner) = file;
         *seg.positions
             .write()
             .unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(positions));
@@ -82,7 +90,7 @@ impl Segment {
 
     /// A sealed segment known by its footer at `footer_at`, positions loaded on demand.
     pub(crate) fn sealed(
-        fs: Arc<dyn FileSystem>,
+        files: Arc<OpenFiles>,
         path: PathBuf,
         header: SegmentHeader,
         end: u64,
@@ -92,8 +100,10 @@ impl Segment {
         Self {
             path,
             header,
-            fs,
-            file: OnceLock::new(),
+            files,
+            file: RwLock::new(None),
+            used: AtomicBool::new(false),
+            tracked: AtomicBool::new(false),
             end: AtomicU64::new(end),
             last_index: AtomicU64::new(last_index),
             positions: RwLock::new(None),
@@ -140,16 +150,45 @@ impl Segment {
         self.removed.store(true, Ordering::Release);
     }
 
-    /// The open file, opening it for reading on first use.
-    pub(crate) fn file(&self) -> Result<Arc<dyn File>> {
-        if let Some(f) = self.file.get() {
+    /// The open file, opening it for reading when it is not open (and closing the least
+    /// recently used file beyond the bound). The handle returned stays usable after the
+    /// bound closes the segment's own.
+    pub(crate) fn file(self: &Arc<Self>) -> Result<Arc<dyn File>> {
+        if let Some(f) = self
+            .file
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
+            self.used.store(true, Ordering::Relaxed);
             return Ok(Arc::clone(f));
         }
-        let f = self
-            .fs
-            .open_read(&self.path)
-            .map_err(|e| Error::io("open", &self.path, e))?;
-        Ok(Arc::clone(self.file.get_or_init(|| f)))
+        self.files.open(self)
+    }
+
+    /// Makes `file` the segment's handle unless it has one; returns the handle it has.
+    fn install(&self, file: Arc<dyn File>) -> Arc<dyn File> {
+        let mut slot = self.file.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(slot.get_or_insert(file))
+    }
+
+    /// Drops the segment's handle (readers holding a clone keep theirs).
+    fn close_file(&self) {
+        *self.file.write().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    /// The writer sealed the segment: its file now counts against the bound on open files.
+    pub(crate) fn unpin(self: &Arc<Self>) {
+        self.files.unpin(self);
+    }
+
+    /// Whether the segment holds an open file (pinned or counted).
+    #[cfg(test)]
+    pub(crate) fn has_open_file(&self) -> bool {
+        self.file
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
     }
 
     /// Records frames written up to `end`: the entries' offsets and the last index.
@@ -167,7 +206,7 @@ impl Segment {
     }
 
     /// The entries' offsets, read from the footer (and its CRC checked) on first use.
-    pub(crate) fn positions(&self, seed: u32) -> Result<Arc<Vec<u32>>> {
+    pub(crate) fn positions(self: &Arc<Self>, seed: u32) -> Result<Arc<Vec<u32>>> {
         if let Some(p) = self
             .positions
             .read()
@@ -248,7 +287,7 @@ impl Segment {
     }
 
     /// Where entry `index`'s frame starts, if the segment holds it.
-    pub(crate) fn position_of(&self, index: u64, seed: u32) -> Result<Option<u64>> {
+    pub(crate) fn position_of(self: &Arc<Self>, index: u64, seed: u32) -> Result<Option<u64>> {
         if index < self.first_index() || index > self.last_index() {
             return Ok(None);
         }
@@ -263,7 +302,12 @@ impl Segment {
     }
 
     /// Forgets everything from byte `end` on: the entries after `last_index` were cut.
-    pub(crate) fn truncate_to(&self, end: u64, last_index: u64, seed: u32) -> Result<()> {
+    pub(crate) fn truncate_to(
+        self: &Arc<Self>,
+        end: u64,
+        last_index: u64,
+        seed: u32,
+    ) -> Result<()> {
         let positions = self.positions(seed)?;
         // The footer (if any) is cut with the entries: the positions stay in memory now.
         self.footer_at.store(0, Ordering::Release);

@@ -16,7 +16,7 @@ use crate::marks;
 use crate::options::{Options, SyncPolicy};
 use crate::positions::PositionCache;
 use crate::recovery::RecoveryReport;
-use crate::segment::{self, Segment};
+use crate::segment::{self, OpenFiles, Segment};
 use crate::writer::{FLUSH_AT, PREALLOCATE_STEP, Pending, Tail};
 
 mod commit;
@@ -56,11 +56,12 @@ pub(crate) struct Inner {
     assigned: AtomicU64,
     /// `Pending::epoch`, for waiters to read without the buffer's lock.
     epoch: AtomicU64,
-    /// The `truncate_back` cuts live iterators check.
+    /// The first index and the `truncate_back` cuts, which live iterators check.
     cuts: Arc<Cuts>,
     /// Sealed segments' positions held in memory, bounded.
     positions: PositionCache,
-    first_index: AtomicU64,
+    /// Sealed segments' open files, bounded.
+    files: Arc<OpenFiles>,
     oldest_unsynced: Mutex<Option<Instant>>,
     poison: OnceLock<Arc<std::io::Error>>,
     report: RecoveryReport,
@@ -149,7 +150,7 @@ impl Wal {
     /// The index of the first entry in the log. Default for a new log: 1.
     #[must_use]
     pub fn first_index(&self) -> u64 {
-        self.inner.first_index.load(Ordering::Acquire)
+        self.inner.cuts.first_index()
     }
 
     /// The index of the last entry appended (`first_index() - 1` when the log is empty).
@@ -224,13 +225,14 @@ fn initial_allocation(opts: &Options) -> Option<u64> {
 
 fn create_segment(
     opts: &Options,
+    files: &Arc<OpenFiles>,
     dir: &Path,
     header: &SegmentHeader,
 ) -> Result<(Arc<Segment>, Arc<dyn crate::io::File>)> {
     let prealloc = initial_allocation(opts).unwrap_or(0);
     let (path, file) = segment::create(&*opts.fs, dir, header, prealloc)?;
     let seg = Segment::loaded(
-        Arc::clone(&opts.fs),
+        Arc::clone(files),
         path,
         Some(Arc::clone(&file)),
         *header,
@@ -275,9 +277,7 @@ impl Inner {
         let written = self
             .segments()
             .last()
-            .map_or(self.first_index.load(Ordering::Acquire) - 1, |s| {
-                s.last_index()
-            });
+            .map_or(self.cuts.first_index() - 1, |s| s.last_index());
         self.assigned.fetch_min(written, Ordering::AcqRel);
         self.wake_waiters();
         err
@@ -346,6 +346,9 @@ impl Inner {
         // The seal synced every entry of the old segment.
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
         self.positions.touch(&tail.seg);
+        // Its file now counts against the bound on open files: the writer never holds one
+        // per sealed segment.
+        tail.seg.unpin();
         let header = SegmentHeader {
             log_id: self.log_id,
             seq: tail.next_seq,
@@ -353,8 +356,8 @@ impl Inner {
             prev_last_index: tail.last_written,
             prev_crc: crc,
         };
-        let (seg, file) =
-            create_segment(&self.opts, &self.dir, &header).map_err(|e| self.poison(e))?;
+        let (seg, file) = create_segment(&self.opts, &self.files, &self.dir, &header)
+            .map_err(|e| self.poison(e))?;
         // Before anything is appended to it: a later loss of this segment is then detected.
         marks::write_mark(
             &*self.opts.fs,

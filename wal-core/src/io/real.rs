@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{DirLock, File, FileSystem};
 
 /// The real file system: `pread`/`pwrite`, `fdatasync`, `fallocate`, directory `fsync`, and
-/// an advisory `flock` on a `LOCK` file for the directory lock.
+/// an advisory POSIX record lock on a `LOCK` file for the directory lock.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct RealFs;
 

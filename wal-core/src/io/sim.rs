@@ -101,6 +101,12 @@ struct State {
     stats: Stats,
     locks: HashSet<PathBuf>,
     sync_delay: std::time::Duration,
+    /// Descriptors held: open files and directory locks.
+    open_files: usize,
+    /// The most descriptors held at once (a transient one, as `sync_dir` takes, counted).
+    peak_open_files: usize,
+    /// Beyond this many descriptors, opening fails with `EMFILE`.
+    max_open_files: Option<usize>,
 }
 
 /// The simulated file system. Clones share one state.
@@ -179,6 +185,27 @@ impl State {
             .ok_or_else(|| io::ErrorKind::NotFound.into())
     }
 
+    /// Takes a descriptor for a file or lock held until its handle is dropped; `EMFILE`
+    /// beyond the limit.
+    fn hold_descriptor(&mut self) -> io::Result<()> {
+        self.use_descriptor()?;
+        self.open_files += 1;
+        Ok(())
+    }
+
+    /// Checks there is a descriptor for an operation that opens one and closes it again
+    /// (`sync_dir`, `list`); `EMFILE` beyond the limit.
+    fn use_descriptor(&mut self) -> io::Result<()> {
+        if self
+            .max_open_files
+            .is_some_and(|max| self.open_files >= max)
+        {
+            return Err(FaultError::TooManyOpenFiles.to_io());
+        }
+        self.peak_open_files = self.peak_open_files.max(self.open_files + 1);
+        Ok(())
+    }
+
     /// Room for `growth` more bytes, or how many of them fit.
     fn room(&self, growth: u64) -> u64 {
         self.capacity
@@ -220,6 +247,33 @@ impl SimFs {
     /// Makes every `sync_data` take `delay` (outside the file system's lock), as a disk does.
     pub fn set_sync_delay(&self, delay: std::time::Duration) {
         self.lock().sync_delay = delay;
+    }
+
+    /// Limits the descriptors held at once (open files, directory locks, and the one
+    /// `sync_dir` and `list` take for a moment) to `max`; opening more fails with `EMFILE`,
+    /// as a process at its `ulimit -n` does. `None` removes the limit. A crash's file
+    /// system starts without one.
+    pub fn set_max_open_files(&self, max: Option<usize>) {
+        self.lock().max_open_files = max;
+    }
+
+    /// Descriptors held now: files opened and not yet dropped, and directory locks.
+    #[must_use]
+    pub fn open_files(&self) -> usize {
+        self.lock().open_files
+    }
+
+    /// The most descriptors held at once since the file system was made or the peak was
+    /// last reset, counting the transient one of `sync_dir` and `list`.
+    #[must_use]
+    pub fn peak_open_files(&self) -> usize {
+        self.lock().peak_open_files
+    }
+
+    /// Starts counting the peak again from the descriptors held now.
+    pub fn reset_peak_open_files(&self) {
+        let mut s = self.lock();
+        s.peak_open_files = s.open_files;
     }
 
     /// Counts of the operations made so far.

@@ -6,14 +6,13 @@ use std::sync::Arc;
 use super::plan::Decision;
 use super::{Body, Found, TailState};
 use crate::error::{Error, Result};
-use crate::io::FileSystem;
-use crate::segment::Segment;
+use crate::segment::{OpenFiles, Segment};
 
 /// Builds the log's segments from those read, as `decision` keeps them, and the state the
 /// writer continues from (`None` when nothing is kept). `writable`: the tail's file is
 /// opened for writing.
 pub(super) fn assemble(
-    fs: &Arc<dyn FileSystem>,
+    files: &Arc<OpenFiles>,
     found: Vec<Found>,
     decision: Decision,
     writable: bool,
@@ -46,7 +45,7 @@ pub(super) fn assemble(
                     });
                 }
                 Segment::sealed(
-                    Arc::clone(fs),
+                    Arc::clone(files),
                     f.path,
                     f.header,
                     u64::from(s.offset),
@@ -61,7 +60,9 @@ pub(super) fn assemble(
                 }
                 let file = if writable && is_tail {
                     Some(
-                        fs.open_write(&f.path)
+                        files
+                            .fs()
+                            .open_write(&f.path)
                             .map_err(|e| Error::io("open", &f.path, e))?,
                     )
                 } else {
@@ -93,7 +94,7 @@ pub(super) fn assemble(
                     .as_ref()
                     .map(|(footer, _)| u64::from(footer.footer_offset));
                 let segment = Segment::loaded(
-                    Arc::clone(fs),
+                    Arc::clone(files),
                     f.path,
                     file,
                     f.header,

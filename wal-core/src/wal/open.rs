@@ -7,6 +7,7 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, RwLock};
 use std::thread::JoinHandle;
 
 use super::{Group, Inner, Wal, create_segment, initial_allocation};
+use crate::cuts::Cuts;
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
 use crate::io::DirLock;
@@ -15,7 +16,7 @@ use crate::marks;
 use crate::options::{Options, RecoveryMode, SyncPolicy};
 use crate::positions::PositionCache;
 use crate::recovery::{self, TailState};
-use crate::segment::Segment;
+use crate::segment::{OpenFiles, Segment};
 use crate::writer::{Limits, Pending, Tail};
 
 fn new_log_id() -> u64 {
@@ -50,10 +51,10 @@ impl Wal {
     pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
         opts.validate()?;
         let dir = dir.as_ref().to_path_buf();
-        let fs = Arc::clone(&opts.fs);
+        let files = Arc::new(OpenFiles::new(Arc::clone(&opts.fs), opts.max_open_files));
         let dir_lock = lock_dir(&opts, &dir)?;
         let read_only = opts.recovery == RecoveryMode::Salvage;
-        let rec = recovery::recover(&fs, &dir, opts.recovery, opts.max_entry_size)?;
+        let rec = recovery::recover(&files, &dir, opts.recovery, opts.max_entry_size)?;
         let log_id = if rec.segments.is_empty() && rec.log_id == 0 {
             opts.new_log_id.unwrap_or_else(new_log_id)
         } else {
@@ -70,7 +71,8 @@ impl Wal {
         if segments.is_empty() && !read_only {
             // After `truncate_front` past every entry and a crash, the log resumes there.
             first_index = first_index.max(1);
-            let (seg, fresh) = start_log(&opts, &dir, log_id, first_index, rec.has_low_water)?;
+            let (seg, fresh) =
+                start_log(&opts, &files, &dir, log_id, first_index, rec.has_low_water)?;
             segments.push(seg);
             tail = Some(fresh);
         }
@@ -98,9 +100,9 @@ impl Wal {
             durable: AtomicU64::new(last),
             assigned: AtomicU64::new(last),
             epoch: AtomicU64::new(0),
-            cuts: Arc::default(),
+            cuts: Arc::new(Cuts::new(first_index)),
             positions: PositionCache::new(opts.max_cached_positions),
-            first_index: AtomicU64::new(first_index),
+            files,
             oldest_unsynced: Mutex::new(None),
             poison: OnceLock::new(),
             report: rec.report,
@@ -190,6 +192,7 @@ fn resume_tail(t: &TailState, seg: &Arc<Segment>, seed: u32, opts: &Options) -> 
 /// A log with no segment: its marks and first segment, starting at `first_index`.
 fn start_log(
     opts: &Options,
+    files: &Arc<OpenFiles>,
     dir: &Path,
     log_id: u64,
     first_index: u64,
@@ -206,7 +209,7 @@ fn start_log(
         prev_last_index: first_index - 1,
         prev_crc: 0,
     };
-    let (seg, file) = create_segment(opts, dir, &header)?;
+    let (seg, file) = create_segment(opts, files, dir, &header)?;
     marks::write_mark(fs, dir, marks::HIGH_WATER_MARK, log_id, header.seq)?;
     let seed = format::crc_seed(log_id);
     let mut tail = Tail::new(

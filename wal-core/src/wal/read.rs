@@ -27,10 +27,11 @@ impl Wal {
     /// the segments' position indexes: O(log segments) plus one read. Readers run while
     /// writers append.
     ///
-    /// A reader keeps reading the segment files it has opened even if `truncate_front` or
-    /// retention deletes them; a segment deleted before the reader opened it gives
-    /// [`Error::Io`] (not found). Entries removed by `truncate_back` while it runs end it
-    /// early.
+    /// A reader keeps reading the segment file it has open even if `truncate_front` or
+    /// retention deletes it; when they deleted a later segment before the reader reached it,
+    /// the reader yields [`Error::IndexOutOfRange`] naming the first index still present.
+    /// Entries removed by `truncate_back` while it runs end it early. Each iterator holds at
+    /// most one segment file open (see [`Options::max_open_files`](crate::Options)).
     ///
     /// # Errors
     /// [`Error::IndexOutOfRange`] when `index` is below `first_index()` or above
@@ -54,7 +55,16 @@ impl Wal {
             last,
             inner.seed,
             inner.opts.max_entry_size,
-        )?;
+        )
+        .map_err(|e| {
+            // Its segment was deleted under it (`truncate_front`, retention): say so plainly.
+            let first = self.first_index();
+            if index < first {
+                Error::IndexOutOfRange { index, first, last }
+            } else {
+                e
+            }
+        })?;
         // The segment it seeks in used its positions.
         let k = segments.partition_point(|s| s.first_index() <= index);
         if let Some(seg) = k.checked_sub(1).and_then(|k| segments.get(k)) {

@@ -231,8 +231,8 @@ impl Inner {
     /// `truncate_front` with the writer lock held. Also removes sealed segments wholly
     /// below the first index that an earlier call could not (the tail is never removed).
     pub(crate) fn truncate_front_locked(&self, index: u64) -> Result<()> {
-        let index = index.max(self.first_index.load(Ordering::Acquire));
-        if index > self.first_index.load(Ordering::Acquire) {
+        let index = index.max(self.cuts.first_index());
+        if index > self.cuts.first_index() {
             marks::write_mark(
                 &*self.opts.fs,
                 &self.dir,
@@ -240,7 +240,7 @@ impl Inner {
                 self.log_id,
                 index,
             )?;
-            self.first_index.store(index, Ordering::Release);
+            self.cuts.set_first_index(index);
         }
         let segments = self.segments();
         // Whole segments below `index`; never the last one.
@@ -288,7 +288,7 @@ impl Inner {
     pub(crate) fn apply_retention(&self) -> Result<()> {
         let (max_segments, max_bytes) = (self.opts.max_segments, self.opts.max_total_bytes);
         if max_segments.is_none() && max_bytes.is_none() {
-            return self.truncate_front_locked(self.first_index.load(Ordering::Acquire));
+            return self.truncate_front_locked(self.cuts.first_index());
         }
         let segments = self.segments();
         let sealed = segments.len().saturating_sub(1);
@@ -303,7 +303,7 @@ impl Inner {
         }
         let drop = drop.min(sealed);
         if drop == 0 {
-            return self.truncate_front_locked(self.first_index.load(Ordering::Acquire));
+            return self.truncate_front_locked(self.cuts.first_index());
         }
         tracing::info!(
             segments = drop,

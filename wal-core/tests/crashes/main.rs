@@ -12,6 +12,7 @@
 mod common;
 
 mod crash_states;
+mod descriptors;
 mod hunt;
 mod io_errors;
 mod model;

@@ -79,8 +79,16 @@ fn opts(fs: &SimFs, policy: SyncPolicy) -> Options {
     Options::default()
         .file_system(Arc::new(fs.clone()))
         .segment_size(4096)
+        // Many segments, so that files are closed and reopened all the time.
+        .max_segment_entries(Some(5))
+        .max_open_files(MAX_OPEN)
         .sync(policy)
 }
+
+/// The bound on open sealed-segment files the model runs under.
+const MAX_OPEN: usize = 2;
+/// Descriptors besides the bound: the tail segment's file and the directory lock.
+const BESIDES: usize = 2;
 
 fn run(ops: &[Op], policy: SyncPolicy) -> Result<(), TestCaseError> {
     let always = policy == SyncPolicy::Always;
@@ -185,6 +193,23 @@ fn run(ops: &[Op], policy: SyncPolicy) -> Result<(), TestCaseError> {
             "step {} {:?}",
             step,
             op
+        );
+        // INV-FILES: the log never holds more files than its bound allows; for a moment a
+        // few more: the directory's during a sync, a file opened before another is closed,
+        // and during a truncation the segment being cut and a mark file.
+        prop_assert!(
+            fs.open_files() <= MAX_OPEN + BESIDES,
+            "step {} {:?}: {} files open",
+            step,
+            op,
+            fs.open_files()
+        );
+        prop_assert!(
+            fs.peak_open_files() <= MAX_OPEN + BESIDES + 3,
+            "step {} {:?}: {} files open at once",
+            step,
+            op,
+            fs.peak_open_files()
         );
     }
     let all: Vec<Blob> = wal

@@ -42,6 +42,8 @@ pub enum FaultError {
     PermissionDenied,
     /// `EINTR`: the call was interrupted and did nothing; callers retry.
     Interrupted,
+    /// `EMFILE`: the process has no descriptor left (its `ulimit -n`).
+    TooManyOpenFiles,
     /// `EIO` from `sync_data`, and the data it was to sync is lost from the disk though it
     /// stays readable, so a later sync "succeeds" without it: Linux's behaviour (M5).
     EioLosingData,
@@ -54,6 +56,7 @@ impl FaultError {
             Self::NoSpace => io::Error::from_raw_os_error(28),
             Self::PermissionDenied => io::Error::from_raw_os_error(13),
             Self::Interrupted => io::Error::from(io::ErrorKind::Interrupted),
+            Self::TooManyOpenFiles => io::Error::from_raw_os_error(24),
         }
     }
 }

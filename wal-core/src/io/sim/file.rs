@@ -26,7 +26,15 @@ impl DirLock for SimLock {}
 
 impl Drop for SimLock {
     fn drop(&mut self) {
-        self.fs.lock().locks.remove(&self.dir);
+        let mut s = self.fs.lock();
+        s.locks.remove(&self.dir);
+        s.open_files -= 1;
+    }
+}
+
+impl Drop for SimFile {
+    fn drop(&mut self) {
+        self.fs.lock().open_files -= 1;
     }
 }
 
@@ -53,6 +61,7 @@ impl FileSystem for SimFs {
     fn list(&self, dir: &Path) -> io::Result<Vec<String>> {
         let mut s = self.lock();
         s.check(Op::Stat)?;
+        s.use_descriptor()?;
         Ok(s.dir_mut(dir)?.entries.keys().cloned().collect())
     }
 
@@ -68,12 +77,13 @@ impl FileSystem for SimFs {
         let mut s = self.lock();
         s.check(Op::Create)?;
         let (dir, name) = split(path)?;
+        if s.dir_mut(&dir)?.entries.contains_key(&name) {
+            return Err(io::ErrorKind::AlreadyExists.into());
+        }
+        s.hold_descriptor()?;
         s.next_inode += 1;
         let ino = s.next_inode;
         let d = s.dir_mut(&dir)?;
-        if d.entries.contains_key(&name) {
-            return Err(io::ErrorKind::AlreadyExists.into());
-        }
         d.entries.insert(name.clone(), ino);
         d.ops.push(NsOp::Insert(name, ino));
         s.files.insert(ino, Inode::default());
@@ -121,6 +131,8 @@ impl FileSystem for SimFs {
     fn sync_dir(&self, dir: &Path) -> io::Result<()> {
         let mut s = self.lock();
         s.check(Op::SyncDir)?;
+        s.dir_mut(dir)?;
+        s.use_descriptor()?;
         let d = s.dir_mut(dir)?;
         d.durable = d.entries.clone();
         d.ops.clear();
@@ -131,9 +143,11 @@ impl FileSystem for SimFs {
     fn lock_dir(&self, dir: &Path) -> io::Result<Box<dyn DirLock>> {
         let mut s = self.lock();
         s.check(Op::Open)?;
+        s.use_descriptor()?;
         if !s.locks.insert(dir.to_path_buf()) {
             return Err(io::ErrorKind::WouldBlock.into());
         }
+        s.open_files += 1;
         Ok(Box::new(SimLock {
             fs: self.clone(),
             dir: dir.to_path_buf(),
@@ -147,6 +161,7 @@ impl SimFs {
         let mut s = self.lock();
         s.check(Op::Open)?;
         let ino = s.lookup(path)?;
+        s.hold_descriptor()?;
         Ok(Arc::new(SimFile {
             fs: self.clone(),
             ino,
