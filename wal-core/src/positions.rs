@@ -1,14 +1,18 @@
 //! The bound on entry positions held in memory: sealed segments' positions (4 bytes per
 //! entry) are loaded from their footers on use, and the least recently used are released
 //! beyond `Options::max_cached_positions` bytes. The segment being written keeps its own.
+//!
+//! Recency is a CLOCK, as for open files: a use of positions already tracked sets the
+//! segment's bit with one store and takes no lock, so a random read costs the same whatever
+//! the number of segments.
 
-use std::collections::VecDeque;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, Weak};
 
 use crate::lock::lock;
 use crate::segment::Segment;
 
-/// Sealed segments whose positions are loaded, least recently used first.
+/// Sealed segments whose positions are loaded, and the sweep's hand.
 #[derive(Debug)]
 pub(crate) struct PositionCache {
     max_bytes: u64,
@@ -17,7 +21,11 @@ pub(crate) struct PositionCache {
 
 #[derive(Debug, Default)]
 struct Held {
-    segments: VecDeque<(Weak<Segment>, u64)>,
+    /// Tracked segments with the bytes of positions they held when tracked; `None` where
+    /// one was released (reused from `free`).
+    ring: Vec<Option<(Weak<Segment>, u64)>>,
+    free: Vec<usize>,
+    hand: usize,
     bytes: u64,
 }
 
@@ -33,38 +41,72 @@ impl PositionCache {
     /// Notes that `seg`'s positions were just used; releases the least recently used ones
     /// beyond the bound. Segments whose positions cannot be reloaded are not tracked.
     pub(crate) fn touch(&self, seg: &Arc<Segment>) {
+        let flags = seg.position_flags();
+        if flags.tracked.load(Ordering::Acquire) {
+            flags.used.store(true, Ordering::Relaxed);
+            return;
+        }
         if !seg.can_release_positions() {
             return;
         }
-        let bytes = seg.positions_bytes();
         let mut held = lock(&self.held);
-        if let Some(k) = held
-            .segments
-            .iter()
-            .position(|(w, _)| std::ptr::eq(w.as_ptr(), Arc::as_ptr(seg)))
-        {
-            let (w, b) = held.segments.remove(k).expect("a found position");
-            held.bytes -= b;
-            held.segments.push_back((w, bytes));
-        } else {
-            held.segments.push_back((Arc::downgrade(seg), bytes));
+        if flags.tracked.swap(true, Ordering::AcqRel) {
+            return;
         }
-        held.bytes += bytes;
-        while held.bytes > self.max_bytes && held.segments.len() > 1 {
-            let Some((w, b)) = held.segments.pop_front() else {
-                break;
-            };
-            held.bytes -= b;
-            if let Some(s) = w.upgrade() {
-                s.release_positions();
+        // Starts clear: the hand passes every other segment before it returns here.
+        flags.used.store(false, Ordering::Relaxed);
+        let bytes = seg.positions_bytes();
+        let entry = Some((Arc::downgrade(seg), bytes));
+        let at = match held.free.pop() {
+            Some(at) => {
+                held.ring[at] = entry;
+                at
             }
+            None => {
+                held.ring.push(entry);
+                held.ring.len() - 1
+            }
+        };
+        held.bytes += bytes;
+        while held.bytes > self.max_bytes && held.ring.len() - held.free.len() > 1 {
+            held.release_one(at);
         }
     }
 
-    /// Bytes of positions the tracked segments held when last used.
+    /// Bytes of positions the tracked segments held when tracked.
     #[cfg(test)]
     fn bytes(&self) -> u64 {
         lock(&self.held).bytes
+    }
+}
+
+impl Held {
+    /// Releases the positions of the first segment from the hand on not used since the hand
+    /// last passed (clearing the bits it passes), never those of slot `keep`.
+    fn release_one(&mut self, keep: usize) {
+        loop {
+            let at = self.hand % self.ring.len();
+            self.hand = at + 1;
+            let Some((weak, bytes)) = &self.ring[at] else {
+                continue;
+            };
+            let victim = weak.upgrade();
+            if at == keep
+                || victim
+                    .as_ref()
+                    .is_some_and(|v| v.position_flags().used.swap(false, Ordering::AcqRel))
+            {
+                continue;
+            }
+            self.bytes -= bytes;
+            self.ring[at] = None;
+            self.free.push(at);
+            if let Some(v) = victim {
+                v.position_flags().tracked.store(false, Ordering::Release);
+                v.release_positions();
+            }
+            return;
+        }
     }
 }
 

@@ -34,6 +34,15 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The two bits a CLOCK cache keeps on a segment.
+#[derive(Debug, Default)]
+pub(crate) struct ClockFlags {
+    /// Set on every use, cleared by the sweep.
+    pub used: AtomicBool,
+    /// Whether the cache counts the segment (changed under the cache's lock only).
+    pub tracked: AtomicBool,
+}
+
 /// A segment as readers and the writer share it.
 ///
 /// Sealed segments found at open are known by their header and footer summary: their file
@@ -47,10 +56,10 @@ pub(crate) struct Segment {
     files: Arc<OpenFiles>,
     /// The open file, if any: pinned (the tail's), or counted by `files` when `tracked`.
     file: RwLock<Option<Arc<dyn File>>>,
-    /// Set on every use of the file, cleared by `files`' sweep: the CLOCK's reference bit.
-    used: AtomicBool,
-    /// Whether `files` counts this segment (changed under its lock only).
-    tracked: AtomicBool,
+    /// The CLOCK bits of `files` for this segment's file.
+    file_flags: ClockFlags,
+    /// The position cache's CLOCK bits for this segment.
+    position_flags: ClockFlags,
     /// Bytes `[HEADER_LEN, end)` hold complete frames that readers may read.
     end: AtomicU64,
     /// Last entry index in `[HEADER_LEN, end)`; `first_index - 1` when there is none.
@@ -102,8 +111,8 @@ impl Segment {
             header,
             files,
             file: RwLock::new(None),
-            used: AtomicBool::new(false),
-            tracked: AtomicBool::new(false),
+            file_flags: ClockFlags::default(),
+            position_flags: ClockFlags::default(),
             end: AtomicU64::new(end),
             last_index: AtomicU64::new(last_index),
             positions: RwLock::new(None),
@@ -160,7 +169,7 @@ impl Segment {
             .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
         {
-            self.used.store(true, Ordering::Relaxed);
+            self.file_flags.used.store(true, Ordering::Relaxed);
             return Ok(Arc::clone(f));
         }
         self.files.open(self)
@@ -180,6 +189,11 @@ impl Segment {
     /// The writer sealed the segment: its file now counts against the bound on open files.
     pub(crate) fn unpin(self: &Arc<Self>) {
         self.files.unpin(self);
+    }
+
+    /// The position cache's bits for this segment.
+    pub(crate) fn position_flags(&self) -> &ClockFlags {
+        &self.position_flags
     }
 
     /// Whether the segment holds an open file (pinned or counted).

@@ -69,12 +69,12 @@ impl OpenFiles {
 
     /// Puts `seg` in the ring, closing another segment's file when the ring is full.
     fn track(&self, clock: &mut Clock, seg: &Arc<Segment>) {
-        if seg.tracked.swap(true, Ordering::AcqRel) {
+        if seg.file_flags.tracked.swap(true, Ordering::AcqRel) {
             return;
         }
         // A new file's bit starts clear: the hand passes every other file before it returns
         // to this one, and a use in between sets the bit.
-        seg.used.store(false, Ordering::Release);
+        seg.file_flags.used.store(false, Ordering::Release);
         let weak = Arc::downgrade(seg);
         if clock.ring.len() < self.max {
             clock.ring.push(weak);
@@ -87,11 +87,11 @@ impl OpenFiles {
             let victim = clock.ring[at].upgrade();
             let evict = match &victim {
                 None => true,
-                Some(v) => v.is_removed() || !v.used.swap(false, Ordering::AcqRel),
+                Some(v) => v.is_removed() || !v.file_flags.used.swap(false, Ordering::AcqRel),
             };
             if evict {
                 if let Some(v) = victim {
-                    v.tracked.store(false, Ordering::Release);
+                    v.file_flags.tracked.store(false, Ordering::Release);
                     v.close_file();
                 }
                 clock.ring[at] = weak;
