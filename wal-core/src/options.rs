@@ -77,6 +77,12 @@ pub struct Options {
     /// for the tail, one per live iterator, and one for the directory lock. Default: 64.
     /// At least 1.
     ///
+    /// A read from a segment whose file is closed pays an open and a close (about 3 µs on a
+    /// small VM): reads spread evenly over many more segments than the bound are slower
+    /// than with every file open (1.5x for random 4 KiB reads over 10,000 segments; a full
+    /// scan of 64 KiB segments, 1.3x). Raise the bound for such workloads, within the
+    /// process's descriptor limit.
+    ///
     /// Running out of descriptors anyway (`EMFILE`, `ENFILE`) is an [`Error::Io`] whose
     /// message says so. A read that meets it fails alone. A write that meets it (a rotation
     /// creating the next segment, a directory sync) poisons the log like any failed write:
