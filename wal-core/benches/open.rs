@@ -2,27 +2,14 @@
 //! and its last entry read. `cargo bench -p wal-core --bench open`
 #![allow(clippy::unwrap_used, missing_docs, reason = "benchmark code")]
 
+mod common;
+
 use std::hint::black_box;
 use std::time::Duration;
 
+use common::Bytes;
 use criterion::{Criterion, criterion_group, criterion_main};
-use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
-
-struct Bytes(Vec<u8>);
-
-impl Entry for Bytes {
-    const TYPE_IDS: &'static [u8] = &[1];
-    fn type_id(&self) -> u8 {
-        1
-    }
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
-    }
-    fn decode(_: u8, p: &[u8]) -> Result<Self, DecodeError> {
-        Ok(Bytes(p.to_vec()))
-    }
-}
+use wal_core::{Options, SyncPolicy, Wal};
 
 fn build(dir: &std::path::Path, entry: usize, total: u64) -> u64 {
     let wal = Wal::open(dir, Options::default().sync(SyncPolicy::Never)).unwrap();

@@ -11,33 +11,20 @@
     reason = "benchmark code"
 )]
 
+mod common;
+
 use std::hint::black_box;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use common::Bytes;
 use criterion::{Criterion, criterion_group};
-use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+use wal_core::{Options, SyncPolicy, Wal};
 
 const SEGMENTS: u64 = 10_000;
 const PER_SEGMENT: u64 = 15;
 const ENTRY: usize = 4096;
 const ENTRIES: u64 = SEGMENTS * PER_SEGMENT;
-
-struct Bytes(Vec<u8>);
-
-impl Entry for Bytes {
-    const TYPE_IDS: &'static [u8] = &[1];
-    fn type_id(&self) -> u8 {
-        1
-    }
-    fn encode(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
-    }
-    fn decode(_: u8, p: &[u8]) -> Result<Self, DecodeError> {
-        Ok(Bytes(p.to_vec()))
-    }
-}
 
 fn opts(max_open_files: usize) -> Options {
     Options::default()
