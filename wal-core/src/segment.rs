@@ -54,7 +54,8 @@ pub(crate) struct Segment {
     pub path: PathBuf,
     pub header: SegmentHeader,
     files: Arc<OpenFiles>,
-    /// The open file, if any: pinned (the tail's), or counted by `files` when `tracked`.
+    /// The open file, if any: pinned (the tail's), or counted by `files` when
+    /// `file_flags.tracked`.
     file: RwLock<Option<Arc<dyn File>>>,
     /// The CLOCK bits of `files` for this segment's file.
     file_flags: ClockFlags,
