@@ -49,6 +49,8 @@ pub enum Error {
     ReadOnly,
     /// An option is out of range.
     InvalidOptions(String),
+    /// A state record's name or value is not one the log keeps (see `Wal::save_state`).
+    InvalidState(String),
     /// A batch is larger than one segment can hold: its frames and their footer entries
     /// must fit in a segment addressed by 32-bit offsets (about 4 GiB). Nothing was
     /// appended.

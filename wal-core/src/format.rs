@@ -89,12 +89,21 @@
 //!   after the kept entries is synced: a crash between the two leaves the kept entries as
 //!   an unfinished batch that ends exactly at this index, which recovery then reads as
 //!   finished (and finishes with a batch-end frame) instead of cutting it as torn.
+//!
+//! # State records
+//!
+//! Small values an application keeps beside the log (a consensus vote, the last applied
+//! index), one file each, named `STATE.` followed by the record's name (`a-z`, `0-9`, `_`,
+//! `-`; 1 to 64 characters), replaced whole like a mark file: magic `b"TWALSTA1"` (8) | log
+//! identity `u64` | value length `u32` (at most [`MAX_STATE_LEN`]) | value | masked CRC-32 of
+//! every byte before it. After a crash a record holds its old or its new value, never a mix.
 
 use crate::le::{le_u32, le_u64};
 
 mod frame;
 mod header;
 mod own_frames;
+mod state;
 #[cfg(test)]
 mod tests;
 
@@ -104,6 +113,9 @@ pub use header::{HeaderError, SegmentHeader};
 pub(crate) use own_frames::{FOOTER_SUMMARY_LEN, FooterSummary, footer_summary};
 pub use own_frames::{
     Footer, Marker, decode_footer, decode_marker, encode_batch_end, encode_footer, encode_marker,
+};
+pub use state::{
+    MAX_STATE_LEN, STATE_FIXED_LEN, STATE_MAGIC, STATE_PREFIX, decode_state, encode_state,
 };
 
 /// The eight bytes every segment file starts with.

@@ -22,6 +22,7 @@ use crate::writer::{FLUSH_AT, PREALLOCATE_STEP, Pending, Tail};
 mod commit;
 mod open;
 mod read;
+mod state;
 mod truncate;
 
 /// A typed write-ahead log in one directory.
@@ -67,6 +68,8 @@ pub(crate) struct Inner {
     report: RecoveryReport,
     stop: Mutex<bool>,
     stop_cv: Condvar,
+    /// Held while a state record is saved: two saves never share a temporary file.
+    state_lock: Mutex<()>,
     _lock: Box<dyn DirLock>,
 }
 
@@ -113,6 +116,22 @@ impl Wal {
     /// refused while it is encoded. When one entry fails, none is appended.
     pub fn append_batch<E: Entry>(&self, entries: &[E]) -> Result<std::ops::Range<u64>> {
         let last = self.inner.append(entries, None)?;
+        Ok(last + 1 - entries.len() as u64..last + 1)
+    }
+
+    /// Appends entries as one batch (as [`Wal::append_batch`]) whose first index must be
+    /// `first`, which must be `last_index() + 1`: for logs whose indexes come from elsewhere,
+    /// such as a consensus log receiving a leader's entries. Returns their range.
+    ///
+    /// # Errors
+    /// [`Error::IndexMismatch`] naming the expected and the given index (nothing appended,
+    /// also for an empty batch); as [`Wal::append_batch`].
+    pub fn append_batch_at<E: Entry>(
+        &self,
+        first: u64,
+        entries: &[E],
+    ) -> Result<std::ops::Range<u64>> {
+        let last = self.inner.append(entries, Some(first))?;
         Ok(last + 1 - entries.len() as u64..last + 1)
     }
 

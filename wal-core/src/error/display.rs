@@ -26,6 +26,7 @@ impl fmt::Display for Error {
             }
             Self::ReadOnly => f.write_str("the log was opened read-only (salvage mode)"),
             Self::InvalidOptions(what) => write!(f, "invalid options: {what}"),
+            Self::InvalidState(what) => write!(f, "invalid state record: {what}"),
             Self::BatchTooLarge { size, max } => write!(
                 f,
                 "batch of {size} bytes (and counting) is larger than the {max} bytes a segment can hold"

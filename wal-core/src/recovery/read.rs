@@ -67,6 +67,8 @@ pub(super) fn read(
                 || *n == &format!("{LOW_WATER}.tmp")
                 || *n == &format!("{HIGH_WATER}.tmp")
                 || *n == &format!("{CUT}.tmp")
+                || n.strip_suffix(".tmp")
+                    .is_some_and(|q| q.starts_with(crate::format::STATE_PREFIX))
         })
         .map(|n| dir.join(n))
         .collect();

@@ -108,6 +108,7 @@ impl Wal {
             report: rec.report,
             stop: Mutex::new(false),
             stop_cv: Condvar::new(),
+            state_lock: Mutex::new(()),
             _lock: dir_lock,
             opts,
         });

@@ -20,4 +20,5 @@ mod random_access;
 mod registry;
 mod rotation;
 mod roundtrip;
+mod state;
 mod truncation;

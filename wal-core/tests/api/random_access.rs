@@ -93,3 +93,25 @@ fn append_at_refuses_duplicate_and_out_of_order_indexes() {
     ));
     assert_eq!(wal.last_index(), 2);
 }
+
+#[test]
+fn append_batch_at_takes_a_batch_only_at_the_next_index() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs)).unwrap();
+    let batch = |from: u64| (from..from + 3).map(Blob::nth).collect::<Vec<_>>();
+    assert_eq!(wal.append_batch_at(1, &batch(1)).unwrap(), 1..4);
+    for (given, entries) in [(3, batch(3)), (5, batch(5)), (5, Vec::new())] {
+        assert!(
+            matches!(
+                wal.append_batch_at(given, &entries),
+                Err(Error::IndexMismatch { expected: 4, given: g }) if g == given
+            ),
+            "{given}"
+        );
+    }
+    assert_eq!(wal.append_batch_at(4, &Vec::<Blob>::new()).unwrap(), 4..4);
+    assert_eq!(wal.append_batch_at(4, &batch(4)).unwrap(), 4..7);
+    assert_eq!(wal.last_index(), 6);
+    let all: Vec<_> = wal.get_range::<Blob>(1..7).unwrap();
+    assert_eq!(all, (1..7).map(Blob::nth).collect::<Vec<_>>());
+}
