@@ -20,10 +20,14 @@
 //! | 16 | 8 | log identity: a random `u64` chosen when the log is created, the same in every segment |
 //! | 24 | 8 | segment sequence number: strictly increasing along the log, never reused |
 //! | 32 | 8 | first index: the index of the first entry this segment holds (or will hold) |
-//! | 40 | 8 | previous segment's last index (`first index - 1`; `0` for a log's first segment) |
+//! | 40 | 8 | previous segment's last index (`first index - 1`, or less in a segment that restarts the log at a later index; `0` for a log's first segment) |
 //! | 48 | 4 | previous segment's footer CRC (the chain; `0` for a log's first segment) |
 //! | 52 | 8 | reserved, `0` |
 //! | 60 | 4 | masked CRC-32 of bytes `0..60` |
+//!
+//! A segment whose first index is above its previous segment's last index + 1 restarts the
+//! log there (`Wal::restart_at`): every entry before it is removed, and recovery takes its
+//! first index as the log's first index (raising `LOW_WATER` to it if a crash came first).
 //!
 //! ## Frames
 //!

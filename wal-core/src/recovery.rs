@@ -114,6 +114,9 @@ struct Plan {
     /// Point in time accepted missing newest segments: the `HIGH_WATER` mark is lowered to
     /// this sequence number, so later opens accept the log too.
     record_high_water: Option<u64>,
+    /// A segment restarts the log at this index past the `LOW_WATER` mark: the mark is
+    /// raised to it before the segments below are removed.
+    record_low_water: Option<u64>,
 }
 /// Recovers the log in `dir` according to `mode`.
 pub(crate) fn recover(

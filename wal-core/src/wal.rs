@@ -359,6 +359,13 @@ impl Inner {
 
     /// Seals the tail segment, starts the next one, and applies retention.
     fn rotate(&self, tail: &mut Tail) -> Result<()> {
+        self.rotate_to(tail, tail.last_written + 1)
+    }
+
+    /// Seals the tail segment and starts the next one at `first_index` (past the sealed
+    /// one's last index + 1 for `restart_at`: the new header then records the restart), and
+    /// applies retention.
+    pub(crate) fn rotate_to(&self, tail: &mut Tail, first_index: u64) -> Result<()> {
         let crc = tail
             .seal()
             .map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
@@ -371,7 +378,7 @@ impl Inner {
         let header = SegmentHeader {
             log_id: self.log_id,
             seq: tail.next_seq,
-            first_index: tail.last_written + 1,
+            first_index,
             prev_last_index: tail.last_written,
             prev_crc: crc,
         };

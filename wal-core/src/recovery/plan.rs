@@ -77,6 +77,19 @@ pub(super) fn plan(
         record_high_water,
         ..Plan::default()
     };
+    // A segment that restarts the log (`restart_at`) puts the first index at its own: the
+    // segments before it were being removed when a crash came, and the low-water mark is
+    // raised before they are.
+    let restart = found
+        .iter()
+        .filter(|f| restarts(f))
+        .map(|f| f.header.first_index)
+        .max()
+        .filter(|&r| low_water.is_none_or(|(_, low)| r > low));
+    if let Some(r) = restart {
+        plan.record_low_water = Some(r);
+    }
+    let low_water = restart.map(|r| (log_id, r)).or(low_water);
     // Segments wholly below the low-water mark were being removed by `truncate_front` or
     // retention (which write the mark first): a crash may have removed any subset of them,
     // so they are neither checked nor chained.
@@ -330,13 +343,20 @@ fn first_index(
     Ok(first_index)
 }
 
-/// Whether `next` continues `prev`: indexes, sequence number and footer chain.
+/// Whether a segment restarts the log at a later index (`restart_at`): its header starts
+/// past the previous segment's last index + 1, which it records.
+fn restarts(f: &Found) -> bool {
+    f.header.first_index > f.header.prev_last_index.saturating_add(1)
+}
+
+/// Whether `next` continues `prev`: indexes (or a restart after `prev`), sequence number
+/// and footer chain.
 fn continues(prev: &Found, next: &Found) -> bool {
     let prev_last = prev.last_index();
     let chain_ok = prev
         .footer_crc()
         .is_none_or(|crc| crc == next.header.prev_crc);
-    next.header.first_index == prev_last.wrapping_add(1)
+    (next.header.first_index == prev_last.wrapping_add(1) || restarts(next))
         && next.header.prev_last_index == prev_last
         && next.header.seq > prev.header.seq
         && chain_ok

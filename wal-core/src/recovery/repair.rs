@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::{Body, Found, Plan, RecoveryReport};
 use crate::error::{Error, Result};
 use crate::io::{self, FileSystem};
-use crate::marks::{HIGH_WATER_MARK, write_mark};
+use crate::marks::{HIGH_WATER_MARK, LOW_WATER_MARK, write_mark};
 use crate::segment;
 
 /// Carries out the plan: remove segments (newest first after a point-in-time cut, oldest
@@ -32,6 +32,12 @@ pub(super) fn repair(
         found.first().map(|f| f.header.log_id),
     ) {
         write_mark(fs, dir, HIGH_WATER_MARK, id, seq)?;
+    }
+    if let (Some(first), Some(id)) = (
+        plan.record_low_water,
+        found.first().map(|f| f.header.log_id),
+    ) {
+        write_mark(fs, dir, LOW_WATER_MARK, id, first)?;
     }
     for path in &plan.stale {
         remove(path, report)?;
@@ -73,7 +79,8 @@ pub(super) fn repair(
         dir_dirty = true;
     }
     for t in temps {
-        fs.remove(t).map_err(|e| Error::io("remove", t, e))?;
+        // A mark rewritten above removed its own leftover already.
+        io::remove_if_present(fs, t).map_err(|e| Error::io("remove", t, e))?;
         report.removed_temp_files.push(t.clone());
         dir_dirty = true;
     }

@@ -13,6 +13,47 @@ use crate::writer::Tail;
 use crate::{marks, recovery};
 
 impl Wal {
+    /// Removes every entry and makes `index` the next one: the log continues at a later
+    /// index, as a consensus log does after it installs a snapshot past its last entry, or
+    /// starts at one (a new follower whose first entry is 5,000). `first_index()` becomes
+    /// `index` and the next append gets it. For `index == last_index() + 1` it is
+    /// `truncate_front(index)`.
+    ///
+    /// Crash-safe: everything appended is synced first; then a new segment starting at
+    /// `index` is made durable, whose header records the restart, so that from then on a
+    /// crash recovers the empty log at `index` (and the next open removes the old segments
+    /// if a crash came before they were); before it, the log as it was.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] when `index <= last_index()` (use `truncate_back` and
+    /// `truncate_front`) or `index` is 0; [`Error::Io`] when the sync or the new segment
+    /// fails (the log is poisoned), or when removing the old segments fails (they are
+    /// removed at the next open); [`Error::Poisoned`], [`Error::ReadOnly`].
+    pub fn restart_at(&self, index: u64) -> Result<()> {
+        let inner = &self.inner;
+        inner.check_writable()?;
+        let mut guard = lock(&inner.tail);
+        let Some(tail) = guard.as_mut() else {
+            return Err(Error::ReadOnly);
+        };
+        let (first, last) = (self.first_index(), self.last_index());
+        if index <= last || index == 0 {
+            return Err(Error::IndexOutOfRange { index, first, last });
+        }
+        let pending = loop {
+            inner.sync_locked(tail)?;
+            let p = lock(&inner.pending);
+            if p.chunks.is_empty() {
+                break p;
+            }
+        };
+        if index == last + 1 {
+            drop(pending);
+            return inner.truncate_front_locked(index);
+        }
+        inner.restart_locked(tail, pending, index)
+    }
+
     /// Removes every entry after `index` (a consensus log's conflicting suffix); appends
     /// continue at `index + 1`.
     ///
@@ -226,6 +267,26 @@ impl Inner {
         }
         self.replace_segments(|list| list.truncate(k + 1));
         Ok(())
+    }
+
+    /// `restart_at` with the writer lock held and everything assigned durable; `p` is the
+    /// buffer's lock, held so that no append slips in.
+    fn restart_locked(
+        &self,
+        tail: &mut Tail,
+        mut p: std::sync::MutexGuard<'_, crate::writer::Pending>,
+        index: u64,
+    ) -> Result<()> {
+        // The new segment's header says where the log restarts and where the old one
+        // ended: once it is durable, recovery treats everything before it as removed.
+        self.rotate_to(tail, index)?;
+        p.reset(index, tail.pos, 0);
+        self.assigned.store(index - 1, Ordering::Release);
+        self.durable.store(index - 1, Ordering::Release);
+        self.end_epoch(p);
+        // The rest is the ordinary removal below the first index: a crash in it is
+        // finished at the next open.
+        self.truncate_front_locked(index)
     }
 
     /// `truncate_front` with the writer lock held. Also removes sealed segments wholly

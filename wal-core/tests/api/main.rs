@@ -18,6 +18,7 @@ mod open_files;
 mod options_change;
 mod random_access;
 mod registry;
+mod restart;
 mod rotation;
 mod roundtrip;
 mod state;

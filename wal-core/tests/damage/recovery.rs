@@ -280,3 +280,41 @@ fn a_window_longer_than_a_read_verifies_and_damage_inside_it_is_named() {
         Ok(wal) => panic!("opened, report {:?}", wal.recovery_report().cuts),
     }
 }
+
+/// Found while adding `restart_at`: when recovery rewrites a mark (here point in time
+/// lowering `HIGH_WATER` past a missing newest segment), the rewrite removed the mark's
+/// leftover temporary file itself, and the removal of leftovers then failed the open with
+/// "not found".
+#[test]
+fn a_mark_rewritten_at_open_beside_its_leftover_temporary_file_opens() {
+    let fs = SimFs::new();
+    let opts = || sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Always);
+    let wal = Wal::open(dir(), opts()).unwrap();
+    for i in 1..=100 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    wal.close().unwrap();
+    let newest = common::segment_files(&fs, &dir())
+        .into_iter()
+        .max()
+        .unwrap();
+    assert!(fs.delete_file(&newest));
+    fs.write_file(&dir().join("HIGH_WATER.tmp"), b"half a mark");
+    let wal = Wal::open(dir(), opts().recovery(wal_core::RecoveryMode::PointInTime)).unwrap();
+    assert!(wal.recovery_report().missing_newest_seq.is_some());
+    assert_eq!(
+        wal.recovery_report().removed_temp_files,
+        [dir().join("HIGH_WATER.tmp")]
+    );
+    assert!(
+        !fs.file_names(&dir())
+            .contains(&"HIGH_WATER.tmp".to_string())
+    );
+    drop(wal);
+    assert!(
+        Wal::open(dir(), opts())
+            .unwrap()
+            .recovery_report()
+            .is_clean()
+    );
+}
