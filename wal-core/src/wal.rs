@@ -20,6 +20,7 @@ use crate::segment::{self, OpenFiles, Segment};
 use crate::writer::{FLUSH_AT, PREALLOCATE_STEP, Pending, Tail};
 
 mod commit;
+mod notify;
 mod open;
 mod read;
 mod state;
@@ -63,6 +64,8 @@ pub(crate) struct Inner {
     positions: PositionCache,
     /// Sealed segments' open files, bounded.
     files: Arc<OpenFiles>,
+    /// Callbacks waiting for the durable index, and the background syncer.
+    notices: notify::Notices,
     oldest_unsynced: Mutex<Option<Instant>>,
     poison: OnceLock<Arc<std::io::Error>>,
     report: RecoveryReport,
@@ -133,6 +136,57 @@ impl Wal {
     ) -> Result<std::ops::Range<u64>> {
         let last = self.inner.append(entries, Some(first))?;
         Ok(last + 1 - entries.len() as u64..last + 1)
+    }
+
+    /// Appends entries as one batch at `first` (as [`Wal::append_batch_at`]) without waiting
+    /// for them to be durable, whatever the sync policy: they are in the file (readable)
+    /// when it returns, a background thread of the log syncs them (group commit, one thread
+    /// per log, started on first use), and `on_durable` runs once they are durable — or
+    /// with the error, if the log is poisoned first. For callers that must not block on an
+    /// fsync (an async runtime, a consensus engine's append callback). `on_durable` runs on
+    /// whichever thread made the entries durable, possibly while the log holds its locks:
+    /// it must not call the log, only hand the outcome on (a channel, a waker).
+    ///
+    /// # Errors
+    /// As [`Wal::append_batch_at`] (then nothing was appended and `on_durable` is dropped
+    /// without being run); [`Error::Io`] when the background thread cannot start.
+    pub fn submit_batch_at<E: Entry>(
+        &self,
+        first: u64,
+        entries: &[E],
+        on_durable: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<std::ops::Range<u64>> {
+        let last = self.inner.append_with(entries, Some(first), false)?;
+        self.inner.notify_at(last, Box::new(on_durable));
+        if last > self.durable_index() {
+            self.inner.request_sync()?;
+        }
+        Ok(last + 1 - entries.len() as u64..last + 1)
+    }
+
+    /// Runs `on_durable` once every entry up to `index` is durable: at once if they are,
+    /// else when a sync covers them (an append's under `Always`, the flusher's, `sync()`,
+    /// `close()`); with the error if the log is poisoned first. It does not sync by itself.
+    /// `on_durable` runs on the thread that made the entries durable, possibly while the
+    /// log holds its locks: it must not call the log.
+    ///
+    /// # Errors
+    /// [`Error::IndexOutOfRange`] for an index not yet appended (`on_durable` is dropped).
+    pub fn on_durable(
+        &self,
+        index: u64,
+        on_durable: impl FnOnce(Result<()>) + Send + 'static,
+    ) -> Result<()> {
+        let last = self.last_index();
+        if index > last {
+            return Err(Error::IndexOutOfRange {
+                index,
+                first: self.first_index(),
+                last,
+            });
+        }
+        self.inner.notify_at(index, Box::new(on_durable));
+        Ok(())
     }
 
     /// Writes every buffered entry and fdatasyncs, whatever the sync policy; shares the
@@ -215,13 +269,15 @@ impl Wal {
         self.inner.shutdown()
     }
 
+    /// Stops the background threads (the flusher, the syncer of `submit_batch_at`).
     fn stop_flusher(&mut self) {
+        *lock(&self.inner.stop) = true;
+        self.inner.stop_cv.notify_all();
         if let Some(handle) = self.flusher.take() {
-            *lock(&self.inner.stop) = true;
-            self.inner.stop_cv.notify_all();
             // A flusher that panicked has nothing left to report.
             let _ = handle.join();
         }
+        self.inner.stop_syncer();
     }
 }
 
@@ -299,6 +355,7 @@ impl Inner {
             .map_or(self.cuts.first_index() - 1, |s| s.last_index());
         self.assigned.fetch_min(written, Ordering::AcqRel);
         self.wake_waiters();
+        self.fire_poisoned();
         err
     }
 
@@ -324,6 +381,12 @@ impl Inner {
     }
 
     fn append<E: Entry>(&self, entries: &[E], at: Option<u64>) -> Result<u64> {
+        self.append_with(entries, at, true)
+    }
+
+    /// Appends `entries` (at `at`, if given); with `wait`, returns as durable as the sync
+    /// policy promises, else once they are in the file (readable, not yet synced).
+    fn append_with<E: Entry>(&self, entries: &[E], at: Option<u64>, wait: bool) -> Result<u64> {
         self.check_writable()?;
         let (last, buffered, since, epoch) = {
             let mut p = lock(&self.pending);
@@ -340,6 +403,10 @@ impl Inner {
             self.assigned.store(last, Ordering::Release);
             (last, p.bytes, p.since_sync, p.epoch)
         };
+        if !wait {
+            self.flush()?;
+            return Ok(last);
+        }
         match self.opts.sync {
             SyncPolicy::Always => self.commit(last, epoch)?,
             SyncPolicy::Batch { max_bytes, .. } if since >= max_bytes => {

@@ -17,8 +17,8 @@
 //! # Ok::<(), wal_core::Error>(())
 //! ```
 //!
-//! Durability: appends are synced (group commit) before openraft is told they are
-//! persisted; the purged log id is saved before any entry is removed, so an interrupted purge
+//! Durability: `append` returns once the entries are readable; the log's own syncer makes
+//! them durable (group commit) and only then tells openraft, through its callback; the purged log id is saved before any entry is removed, so an interrupted purge
 //! leaves a log that restarts (the next open finishes removing what was purged).
 
 use std::fmt::Debug;
@@ -206,12 +206,22 @@ impl<C: RaftTypeConfig> LogStore<C> {
     /// [`wal_core::Error::IndexMismatch`] for an entry that does not follow the last one;
     /// as [`Wal::append_batch_at`].
     pub fn append_entries(&self, entries: &[C::Entry]) -> wal_core::Result<()> {
-        let Some(first) = entries.first() else {
+        let Some((first, records)) = self.prepare(entries)? else {
             return Ok(());
+        };
+        self.wal.append_batch_at(first, &records)?;
+        Ok(())
+    }
+
+    /// Makes room for `entries` (a restart, or a new offset, on an empty log), encodes them
+    /// and records the new last log id: their first log index and records, or `None` for no
+    /// entries.
+    fn prepare(&self, entries: &[C::Entry]) -> wal_core::Result<Option<(u64, Vec<Record>)>> {
+        let (Some(first), Some(last)) = (entries.first(), entries.last()) else {
+            return Ok(None);
         };
         let raft_first = first.get_log_id().index;
         let mut first_index = self.wal_index(raft_first);
-        let last_log_id = entries.last().map(|e| e.get_log_id().clone());
         let next = self.wal.last_index() + 1;
         if self.wal.last_index() < self.wal.first_index() {
             // An empty log takes the entries at any index.
@@ -235,9 +245,14 @@ impl<C: RaftTypeConfig> LogStore<C> {
                     })
             })
             .collect::<wal_core::Result<Vec<_>>>()?;
-        self.wal.append_batch_at(first_index, &records)?;
-        *self.last() = last_log_id;
-        Ok(())
+        if first_index != self.wal.last_index() + 1 {
+            return Err(wal_core::Error::IndexMismatch {
+                expected: self.wal.last_index() + 1,
+                given: first_index,
+            });
+        }
+        *self.last() = Some(last.get_log_id().clone());
+        Ok(Some((first_index, records)))
     }
 
     /// Removes the entries from Raft index `index` on (nothing when it is past the end).
@@ -371,18 +386,22 @@ impl<C: RaftTypeConfig> RaftLogStorage<C> for LogStore<C> {
         I: IntoIterator<Item = C::Entry> + Send,
         I::IntoIter: Send,
     {
-        // Under `SyncPolicy::Always` the entries are durable when this returns.
+        // Readable when this returns; the log's syncer makes them durable and then (never
+        // before) the callback runs, exactly once, with the error if the log is poisoned.
         let entries: Vec<C::Entry> = entries.into_iter().collect();
-        match self.append_entries(&entries) {
-            Ok(()) => {
+        let submitted = self.prepare(&entries).and_then(|prepared| match prepared {
+            None => {
                 callback.log_io_completed(Ok(()));
                 Ok(())
             }
-            Err(e) => {
-                callback.log_io_completed(Err(std::io::Error::other(e.to_string())));
-                Err(write_logs(&e))
-            }
-        }
+            Some((first, records)) => self
+                .wal
+                .submit_batch_at(first, &records, move |r| {
+                    callback.log_io_completed(r.map_err(|e| std::io::Error::other(e.to_string())));
+                })
+                .map(drop),
+        });
+        submitted.map_err(|e| write_logs(&e))
     }
 
     async fn truncate(&mut self, log_id: LogId<C::NodeId>) -> Result<(), StorageError<C::NodeId>> {

@@ -17,6 +17,13 @@ impl Inner {
     /// buffered and syncs, outside the group lock, then wakes the others, who wait for a
     /// sync that covers them. A thread appending alone never waits on or wakes anyone.
     pub(crate) fn commit(&self, target: u64, epoch: u64) -> Result<()> {
+        let result = self.commit_group(target, epoch);
+        // Outside every lock: notices the syncs made due run now.
+        self.fire_durable();
+        result
+    }
+
+    fn commit_group(&self, target: u64, epoch: u64) -> Result<()> {
         let mut g = lock(&self.group);
         loop {
             // A later epoch means `truncate_back` synced everything assigned before it.
@@ -145,6 +152,8 @@ impl Inner {
                 .sync_data()
                 .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
         }
+        drop(guard);
+        self.fire_durable();
         Ok(())
     }
 

@@ -109,6 +109,7 @@ impl Wal {
             stop: Mutex::new(false),
             stop_cv: Condvar::new(),
             state_lock: Mutex::new(()),
+            notices: super::notify::Notices::default(),
             _lock: dir_lock,
             opts,
         });

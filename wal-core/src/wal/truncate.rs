@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use super::notify::FireOnDrop;
 use super::{Inner, Wal};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
@@ -32,6 +33,8 @@ impl Wal {
     pub fn restart_at(&self, index: u64) -> Result<()> {
         let inner = &self.inner;
         inner.check_writable()?;
+        // Notices the truncation's sync made due run once the writer lock is released.
+        let _fire = FireOnDrop(inner);
         let mut guard = lock(&inner.tail);
         let Some(tail) = guard.as_mut() else {
             return Err(Error::ReadOnly);
@@ -70,6 +73,8 @@ impl Wal {
     pub fn truncate_back(&self, index: u64) -> Result<()> {
         let inner = &self.inner;
         inner.check_writable()?;
+        // Notices the truncation's sync made due run once the writer lock is released.
+        let _fire = FireOnDrop(inner);
         let mut guard = lock(&inner.tail);
         let Some(tail) = guard.as_mut() else {
             return Err(Error::ReadOnly);
@@ -115,6 +120,8 @@ impl Wal {
     pub fn truncate_front(&self, index: u64) -> Result<()> {
         let inner = &self.inner;
         inner.check_writable()?;
+        // Notices the truncation's sync made due run once the writer lock is released.
+        let _fire = FireOnDrop(inner);
         let mut guard = lock(&inner.tail);
         let Some(tail) = guard.as_mut() else {
             return Err(Error::ReadOnly);

@@ -14,6 +14,7 @@ mod golden;
 mod group_commit;
 mod lazy;
 mod lock;
+mod notify;
 mod open_files;
 mod options_change;
 mod random_access;
