@@ -37,6 +37,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// State record holding the vote.
 const VOTE: &str = "raft-vote";
 /// State record holding the committed log id.

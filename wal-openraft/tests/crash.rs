@@ -3,17 +3,16 @@
 //! is never older than one acknowledged, no acknowledged entry is lost, no purged entry
 //! reappears, and openraft's invariants hold (last purged ≤ last log id, indexes contiguous).
 #![allow(clippy::unwrap_used, reason = "test code")]
-mod common;
 
 use std::sync::Arc;
 
-use common::{Request, TypeConfig};
 use openraft::storage::RaftLogStorage;
 use openraft::testing::log_id;
 use openraft::{Entry, EntryPayload, RaftLogReader, Vote};
 use wal_core::Options;
 use wal_core::testing::{Crash, SimFs, explore_crashes};
 use wal_openraft::LogStore;
+use wal_openraft::testing::{Request, TypeConfig};
 
 fn entry(term: u64, index: u64) -> Entry<TypeConfig> {
     Entry {

@@ -1,13 +1,12 @@
 //! Everything the log store keeps survives a reopen: entries, vote, committed and purged
 //! log ids, after appends, purges and truncations.
 #![allow(clippy::unwrap_used, reason = "test code")]
-mod common;
 
-use common::{Request, TypeConfig};
 use openraft::storage::RaftLogStorage;
 use openraft::testing::log_id;
 use openraft::{Entry, EntryPayload, RaftLogReader, Vote};
 use wal_openraft::LogStore;
+use wal_openraft::testing::{Request, TypeConfig};
 
 fn entry(term: u64, index: u64) -> Entry<TypeConfig> {
     Entry {

@@ -1,15 +1,14 @@
 //! openraft's own storage test suite (`openraft::testing::Suite::test_all`, every case) run
 //! against `LogStore`, each case on a fresh log directory.
 #![allow(clippy::unwrap_used, clippy::result_large_err, reason = "test code")]
-mod common;
 
 use std::sync::Arc;
 
-use common::{NodeId, StateMachine, TypeConfig};
 use openraft::StorageError;
 use openraft::testing::{StoreBuilder, Suite};
 use tempfile::TempDir;
 use wal_openraft::LogStore;
+use wal_openraft::testing::{NodeId, StateMachine, TypeConfig};
 
 struct Builder;
 

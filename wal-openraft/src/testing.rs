@@ -1,6 +1,6 @@
-//! A key-value state machine for the tests, after the one in openraft's own
-//! `raft-kv-memstore` example (openraft 0.9.25): applied entries and snapshots in memory.
-#![allow(dead_code, reason = "each test binary uses part of it")]
+//! A key-value state machine in memory and its type configuration, for tests and examples
+//! (after the one in openraft's own `raft-kv-memstore` example, openraft 0.9.25). Behind the
+//! `testing` feature.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
