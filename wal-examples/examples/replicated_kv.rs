@@ -9,101 +9,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
-use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
-use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
-use openraft::raft::{
-    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
-    VoteRequest, VoteResponse,
-};
 use openraft::{BasicNode, Config, Raft};
 use wal_core::{RecoveryMode, Wal};
 use wal_openraft::LogStore;
-use wal_openraft::testing::{NodeId, Request, StateMachine, TypeConfig};
+use wal_openraft::testing::{NodeId, Request, Router, StateMachine, TypeConfig};
 
-type Nodes = Arc<Mutex<BTreeMap<NodeId, Raft<TypeConfig>>>>;
 type Error = Box<dyn std::error::Error + Send + Sync>;
-
-/// The in-process network: a message to a node is a call on its `Raft` handle; a stopped
-/// node is unreachable.
-#[derive(Clone, Default)]
-struct Router(Nodes);
-
-struct Client {
-    target: NodeId,
-    router: Router,
-}
-
-impl Router {
-    fn get(&self, id: NodeId) -> Option<Raft<TypeConfig>> {
-        self.0.lock().expect("router lock").get(&id).cloned()
-    }
-}
-
-fn unreachable<E: std::error::Error>(target: NodeId) -> RPCError<NodeId, BasicNode, E> {
-    let e = std::io::Error::other(format!("node {target} is stopped"));
-    RPCError::Unreachable(Unreachable::new(&e))
-}
-
-impl RaftNetworkFactory<TypeConfig> for Router {
-    type Network = Client;
-
-    async fn new_client(&mut self, target: NodeId, _node: &BasicNode) -> Client {
-        Client {
-            target,
-            router: self.clone(),
-        }
-    }
-}
-
-impl RaftNetwork<TypeConfig> for Client {
-    async fn append_entries(
-        &mut self,
-        rpc: AppendEntriesRequest<TypeConfig>,
-        _option: RPCOption,
-    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let raft = self
-            .router
-            .get(self.target)
-            .ok_or_else(|| unreachable(self.target))?;
-        raft.append_entries(rpc)
-            .await
-            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-    }
-
-    async fn install_snapshot(
-        &mut self,
-        rpc: InstallSnapshotRequest<TypeConfig>,
-        _option: RPCOption,
-    ) -> Result<
-        InstallSnapshotResponse<NodeId>,
-        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
-    > {
-        let raft = self
-            .router
-            .get(self.target)
-            .ok_or_else(|| unreachable(self.target))?;
-        raft.install_snapshot(rpc)
-            .await
-            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-    }
-
-    async fn vote(
-        &mut self,
-        rpc: VoteRequest<NodeId>,
-        _option: RPCOption,
-    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
-        let raft = self
-            .router
-            .get(self.target)
-            .ok_or_else(|| unreachable(self.target))?;
-        raft.vote(rpc)
-            .await
-            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
-    }
-}
 
 /// A running node: its Raft handle and its state machine.
 struct Node {
@@ -125,11 +39,7 @@ async fn start(id: NodeId, root: &Path, router: &Router) -> Result<Node, Error> 
     let log = LogStore::<TypeConfig>::open(root.join(format!("node-{id}")))?;
     let sm = Arc::new(StateMachine::default());
     let raft = Raft::new(id, config, router.clone(), log, Arc::clone(&sm)).await?;
-    router
-        .0
-        .lock()
-        .expect("router lock")
-        .insert(id, raft.clone());
+    router.add(id, raft.clone());
     Ok(Node { raft, sm })
 }
 
@@ -139,7 +49,7 @@ async fn stop(
     nodes: &mut BTreeMap<NodeId, Node>,
     router: &Router,
 ) -> Result<(), Error> {
-    router.0.lock().expect("router lock").remove(&id);
+    router.remove(id);
     let node = nodes.remove(&id).ok_or("no such node")?;
     node.raft.shutdown().await?;
     Ok(())

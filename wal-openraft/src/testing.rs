@@ -1,17 +1,25 @@
 //! A key-value state machine in memory and its type configuration, for tests and examples
-//! (after the one in openraft's own `raft-kv-memstore` example, openraft 0.9.25). Behind the
-//! `testing` feature.
+//! (after the one in openraft's own `raft-kv-memstore` example, openraft 0.9.25), and an
+//! in-process network for clusters in one process. Behind the `testing` feature.
 
 use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::sync::Arc;
 
+use openraft::Raft;
+use openraft::error::{InstallSnapshotError, RPCError, RaftError, RemoteError, Unreachable};
+use openraft::network::{RPCOption, RaftNetwork, RaftNetworkFactory};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{
     BasicNode, Entry, EntryPayload, LogId, RaftSnapshotBuilder, RaftTypeConfig, SnapshotMeta,
     StorageError, StorageIOError, StoredMembership,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::{Mutex, PoisonError};
 use tokio::sync::RwLock;
 
 /// A node id.
@@ -166,5 +174,108 @@ impl RaftStateMachine<TypeConfig> for Arc<StateMachine> {
 
     async fn get_snapshot_builder(&mut self) -> Self::SnapshotBuilder {
         Arc::clone(self)
+    }
+}
+
+/// The running nodes by id.
+type Nodes = Arc<Mutex<BTreeMap<NodeId, Raft<TypeConfig>>>>;
+
+/// An in-process network for clusters in one process: a message to a node is a call on its
+/// `Raft` handle; a node not added (or removed: stopped) is unreachable.
+#[derive(Clone, Default)]
+pub struct Router(Nodes);
+
+/// A connection of the [`Router`] to one node.
+pub struct Client {
+    target: NodeId,
+    router: Router,
+}
+
+impl Router {
+    /// Makes node `id` reachable through `raft`.
+    pub fn add(&self, id: NodeId, raft: Raft<TypeConfig>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, raft);
+    }
+
+    /// Makes node `id` unreachable.
+    pub fn remove(&self, id: NodeId) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(&id);
+    }
+
+    fn get(&self, id: NodeId) -> Option<Raft<TypeConfig>> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned()
+    }
+}
+
+fn unreachable<E: std::error::Error>(target: NodeId) -> RPCError<NodeId, BasicNode, E> {
+    let e = std::io::Error::other(format!("node {target} is stopped"));
+    RPCError::Unreachable(Unreachable::new(&e))
+}
+
+impl RaftNetworkFactory<TypeConfig> for Router {
+    type Network = Client;
+
+    async fn new_client(&mut self, target: NodeId, _node: &BasicNode) -> Client {
+        Client {
+            target,
+            router: self.clone(),
+        }
+    }
+}
+
+impl RaftNetwork<TypeConfig> for Client {
+    async fn append_entries(
+        &mut self,
+        rpc: AppendEntriesRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> Result<AppendEntriesResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        let raft = self
+            .router
+            .get(self.target)
+            .ok_or_else(|| unreachable(self.target))?;
+        raft.append_entries(rpc)
+            .await
+            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
+    async fn install_snapshot(
+        &mut self,
+        rpc: InstallSnapshotRequest<TypeConfig>,
+        _option: RPCOption,
+    ) -> Result<
+        InstallSnapshotResponse<NodeId>,
+        RPCError<NodeId, BasicNode, RaftError<NodeId, InstallSnapshotError>>,
+    > {
+        let raft = self
+            .router
+            .get(self.target)
+            .ok_or_else(|| unreachable(self.target))?;
+        raft.install_snapshot(rpc)
+            .await
+            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
+    }
+
+    async fn vote(
+        &mut self,
+        rpc: VoteRequest<NodeId>,
+        _option: RPCOption,
+    ) -> Result<VoteResponse<NodeId>, RPCError<NodeId, BasicNode, RaftError<NodeId>>> {
+        let raft = self
+            .router
+            .get(self.target)
+            .ok_or_else(|| unreachable(self.target))?;
+        raft.vote(rpc)
+            .await
+            .map_err(|e| RPCError::RemoteError(RemoteError::new(self.target, e)))
     }
 }
