@@ -6,6 +6,8 @@
 #
 #   benchmarks/run.sh [--runs N] [--only NAME,...] [--workloads W1,W5a,...] [--dir DIR]
 #   SKIP_CRITERION=1 benchmarks/run.sh    # the comparison alone
+#
+# Then the openraft cluster benchmark (src/bin/raft.rs).
 set -euo pipefail
 cd "$(dirname "$0")"
 cargo build --release --bins
@@ -13,3 +15,6 @@ if [ -z "${SKIP_CRITERION:-}" ]; then
     cargo bench --bench core
 fi
 ./target/release/compare "$@" | tee results.md
+# Client writes per second through a 3-node openraft cluster on wal-openraft, against the
+# same cluster on openraft's in-memory log store.
+./target/release/raft
