@@ -140,6 +140,14 @@ pub enum Error {
         /// The index given.
         given: u64,
     },
+    /// A [`Follower`](crate::Follower) yielded entries up to `yielded` that `truncate_back`
+    /// then removed: the log now ends at `last`, and the follower goes on after it.
+    Truncated {
+        /// The last index the follower had yielded.
+        yielded: u64,
+        /// The log's last index after the truncation.
+        last: u64,
+    },
     /// An index outside the log was asked for.
     IndexOutOfRange {
         /// The index asked for.

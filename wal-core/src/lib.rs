@@ -99,7 +99,7 @@ pub use options::RecoveryMode;
 pub use options::{Options, SyncPolicy};
 pub use recovery::{Cut, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
-pub use wal::Wal;
+pub use wal::{Follower, Wal};
 
 pub use codec::{Codec, Reader};
 

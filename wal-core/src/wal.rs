@@ -20,6 +20,8 @@ use crate::segment::{self, OpenFiles, Segment};
 use crate::writer::{FLUSH_AT, PREALLOCATE_STEP, Pending, Tail};
 
 mod commit;
+mod follow;
+pub use follow::Follower;
 mod notify;
 mod open;
 mod read;
@@ -71,9 +73,15 @@ pub(crate) struct Inner {
     report: RecoveryReport,
     stop: Mutex<bool>,
     stop_cv: Condvar,
+    /// Followers wait on it for entries to become durable (or written), a truncation, or
+    /// the close.
+    progress: Mutex<()>,
+    progress_cv: Condvar,
     /// Held while a state record is saved: two saves never share a temporary file.
     state_lock: Mutex<()>,
-    _lock: Box<dyn DirLock>,
+    /// The directory lock, released when the `Wal` handle closes (followers may keep the
+    /// rest alive).
+    dir_lock: Mutex<Option<Box<dyn DirLock>>>,
 }
 
 /// Group commit: who leads, and how many wait.
@@ -266,13 +274,16 @@ impl Wal {
     pub fn close(mut self) -> Result<()> {
         self.closed = true;
         self.stop_flusher();
-        self.inner.shutdown()
+        let result = self.inner.shutdown();
+        lock(&self.inner.dir_lock).take();
+        result
     }
 
     /// Stops the background threads (the flusher, the syncer of `submit_batch_at`).
     fn stop_flusher(&mut self) {
         *lock(&self.inner.stop) = true;
         self.inner.stop_cv.notify_all();
+        self.inner.wake_followers();
         if let Some(handle) = self.flusher.take() {
             // A flusher that panicked has nothing left to report.
             let _ = handle.join();
@@ -288,6 +299,7 @@ impl Drop for Wal {
             // Best effort: there is no one to report an error to.
             let _ = self.inner.shutdown();
         }
+        lock(&self.inner.dir_lock).take();
     }
 }
 

@@ -96,6 +96,10 @@ impl fmt::Display for Error {
                 f,
                 "append at index {given} refused: the next index is {expected}"
             ),
+            Self::Truncated { yielded, last } => write!(
+                f,
+                "entries up to index {yielded} were yielded, but truncate_back removed every entry after {last}"
+            ),
             Self::IndexOutOfRange { index, first, last } => write!(
                 f,
                 "index {index} is not in the log (first {first}, last {last})"

@@ -111,7 +111,11 @@ impl Inner {
         let Some(tail) = guard.as_mut() else {
             return Ok(());
         };
-        self.write_pending(tail, false).map(drop)
+        let result = self.write_pending(tail, false).map(drop);
+        drop(guard);
+        // Written entries (and any a rotation made durable) for followers.
+        self.fire_durable();
+        result
     }
 
     /// Writes buffered entries to the file without syncing; with `marker`, a sync marker

@@ -78,6 +78,7 @@ impl Inner {
 
     /// Runs the notices the durable index now covers.
     pub(crate) fn fire_durable(&self) {
+        self.wake_followers();
         if !self.notices.any.load(Ordering::Acquire) {
             return;
         }
@@ -98,6 +99,7 @@ impl Inner {
 
     /// Runs every waiting notice with the error that poisoned the log.
     pub(crate) fn fire_poisoned(&self) {
+        self.wake_followers();
         let Some(source) = self.poison.get() else {
             return;
         };

@@ -108,9 +108,11 @@ impl Wal {
             report: rec.report,
             stop: Mutex::new(false),
             stop_cv: Condvar::new(),
+            progress: Mutex::new(()),
+            progress_cv: Condvar::new(),
             state_lock: Mutex::new(()),
             notices: super::notify::Notices::default(),
-            _lock: dir_lock,
+            dir_lock: Mutex::new(Some(dir_lock)),
             opts,
         });
         if !read_only {

@@ -3,7 +3,9 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::Wal;
+use std::sync::atomic::Ordering;
+
+use super::{Inner, Wal};
 use crate::entry::{Entry, EntryRef, RawEntry};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN};
@@ -44,7 +46,7 @@ impl Wal {
         if index < first || index > last + 1 {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
-        self.flush_for_readers(last)?;
+        self.inner.flush_for_readers(last)?;
         let inner = &self.inner;
         let segments = inner.segments();
         let iter = Iter::new(
@@ -114,7 +116,7 @@ impl Wal {
         if index < first || index > last {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
-        let result = self.read_at_index(index);
+        let result = self.inner.read_at_index(index);
         // Deleted under us by `truncate_front` or retention: say so plainly.
         if result.is_err() && index < self.first_index() {
             return Err(Error::IndexOutOfRange {
@@ -147,12 +149,14 @@ impl Wal {
         }
         Ok(out)
     }
+}
 
+impl Inner {
     /// Writes buffered entries up to `last` to the file, unless they are there already:
     /// frames are published before their fsync, so a reader never waits for one it does
     /// not need (the writer holds its lock across fdatasync).
-    fn flush_for_readers(&self, last: u64) -> Result<()> {
-        let inner = &self.inner;
+    pub(crate) fn flush_for_readers(&self, last: u64) -> Result<()> {
+        let inner = self;
         if inner.read_only
             || inner.is_poisoned()
             || inner
@@ -165,8 +169,10 @@ impl Wal {
         inner.flush()
     }
 
-    fn read_at_index(&self, index: u64) -> Result<RawEntry> {
-        let inner = &self.inner;
+    /// The entry at `index` (which the caller checked is in the log): a position lookup and
+    /// one read (two for an entry larger than 4 KiB).
+    pub(crate) fn read_at_index(&self, index: u64) -> Result<RawEntry> {
+        let inner = self;
         let mut segments = inner.segments();
         if segments.last().is_none_or(|s| s.last_index() < index) {
             self.flush_for_readers(index)?;
@@ -177,15 +183,15 @@ impl Wal {
             .saturating_sub(1);
         let seg = segments.get(k).ok_or(Error::IndexOutOfRange {
             index,
-            first: self.first_index(),
-            last: self.last_index(),
+            first: self.cuts.first_index(),
+            last: self.assigned.load(Ordering::Acquire),
         })?;
         let pos = seg
             .position_of(index, inner.seed)?
             .ok_or(Error::IndexOutOfRange {
                 index,
-                first: self.first_index(),
-                last: self.last_index(),
+                first: self.cuts.first_index(),
+                last: self.assigned.load(Ordering::Acquire),
             })?;
         inner.positions.touch(seg);
         let file = seg.file()?;

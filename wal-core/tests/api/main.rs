@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod follow;
 mod golden;
 mod group_commit;
 mod lazy;
