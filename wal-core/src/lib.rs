@@ -76,6 +76,7 @@ mod options;
 mod positions;
 mod recovery;
 mod registry;
+mod sealed;
 mod segment;
 mod wal;
 mod windows;
@@ -99,6 +100,7 @@ pub use options::RecoveryMode;
 pub use options::{Options, SyncPolicy};
 pub use recovery::{Cut, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
+pub use sealed::{SealedHook, SealedSegment};
 pub use wal::{Follower, Wal};
 
 pub use codec::{Codec, Reader};

@@ -6,6 +6,7 @@ use std::time::Duration;
 use crate::error::{Error, Result};
 use crate::format::{FRAME_HEADER_LEN, HEADER_LEN, MARKER_FRAME_LEN};
 use crate::io::{FileSystem, RealFs};
+use crate::sealed::{SealedHook, SealedSegment};
 
 /// When appended entries are made durable (fdatasync).
 ///
@@ -95,6 +96,9 @@ pub struct Options {
     pub preallocate: bool,
     /// Whether `open` creates the directory when it is missing. Default: `true`.
     pub create_if_missing: bool,
+    /// Called each time the writer seals a segment (see [`Options::on_sealed`]). Default:
+    /// `None`.
+    pub on_sealed: Option<SealedHook>,
     /// The file system the log uses. Default: [`RealFs`].
     pub fs: Arc<dyn FileSystem>,
     /// Identity given to a new log instead of a random one (tests only).
@@ -115,6 +119,7 @@ impl Default for Options {
             max_open_files: 64,
             preallocate: true,
             create_if_missing: true,
+            on_sealed: None,
             fs: Arc::new(RealFs),
             new_log_id: None,
         }
@@ -202,6 +207,17 @@ impl Options {
     #[must_use]
     pub fn create_if_missing(mut self, on: bool) -> Self {
         self.create_if_missing = on;
+        self
+    }
+
+    /// Calls `hook` each time the writer seals a segment, with its path and index range,
+    /// once the file is complete and durable (before retention may remove it), so that it
+    /// can be shipped or archived. It runs on the appending thread while the writer holds
+    /// its lock: keep it short (hand the segment to another thread) and do not call the log
+    /// from it.
+    #[must_use]
+    pub fn on_sealed(mut self, hook: impl Fn(&SealedSegment) + Send + Sync + 'static) -> Self {
+        self.on_sealed = Some(SealedHook(Arc::new(hook)));
         self
     }
 

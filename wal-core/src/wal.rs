@@ -454,6 +454,14 @@ impl Inner {
         // Its file now counts against the bound on open files: the writer never holds one
         // per sealed segment.
         tail.seg.unpin();
+        if let Some(hook) = &self.opts.on_sealed {
+            (hook.0)(&crate::SealedSegment {
+                path: tail.seg.path.clone(),
+                first_index: tail.seg.first_index(),
+                last_index: tail.seg.last_index(),
+                bytes: tail.pos,
+            });
+        }
         let header = SegmentHeader {
             log_id: self.log_id,
             seq: tail.next_seq,

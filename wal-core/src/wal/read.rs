@@ -84,14 +84,35 @@ impl Wal {
     /// [`Error::UnknownEntryType`], [`Error::Decode`] (both naming the index),
     /// [`Error::Corruption`], [`Error::Io`].
     pub fn replay<E: Entry, F: FnMut(u64, E)>(&self, mut f: F) -> Result<()> {
+        self.try_replay_from(self.first_index(), |i, e| {
+            f(i, e);
+            Ok::<(), Error>(())
+        })
+    }
+
+    /// Decodes the entries from `index` on as `E`s, in index order, and calls
+    /// `f(index, entry)`, stopping at the first error — the log's, converted into the
+    /// caller's error type `X`, or one `f` returns. Entries are skipped as by
+    /// [`Wal::replay`].
+    ///
+    /// # Errors
+    /// What `f` returns; the log's errors as [`Wal::replay`], and [`Error::IndexOutOfRange`]
+    /// as [`Wal::iter_from`], converted by `X: From<Error>`.
+    pub fn try_replay_from<E, X, F>(&self, index: u64, mut f: F) -> Result<(), X>
+    where
+        E: Entry,
+        X: From<Error>,
+        F: FnMut(u64, E) -> Result<(), X>,
+    {
         // Decoded straight from the read buffer: no copy or allocation per entry.
-        let mut iter = self.iter()?;
+        let mut iter = self.iter_from(index)?;
         while let Some(entry) = iter.next_ref() {
             let entry = entry?;
             if entry.is_ignorable() && !E::TYPE_IDS.contains(&entry.type_id) {
                 continue;
             }
-            f(entry.index, entry.decode()?);
+            let index = entry.index;
+            f(index, entry.decode()?)?;
         }
         Ok(())
     }

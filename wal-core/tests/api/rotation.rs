@@ -82,3 +82,32 @@ fn preallocation_never_runs_past_the_segment_size_by_a_step() {
     }
     assert!(segment_files(&fs, &dir()).len() >= 5);
 }
+
+#[test]
+fn the_sealed_segment_hook_is_told_of_each_segment_once_complete() {
+    let fs = SimFs::new();
+    let sealed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = std::sync::Arc::clone(&sealed);
+    let opts = sim_opts(&fs)
+        .segment_size(4096)
+        .on_sealed(move |s| seen.lock().unwrap().push(s.clone()));
+    let wal = Wal::open(dir(), opts).unwrap();
+    for i in 1..=600 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    wal.close().unwrap();
+    let sealed = sealed.lock().unwrap();
+    let files = segment_files(&fs, &dir());
+    assert!(sealed.len() >= 5, "{}", sealed.len());
+    assert_eq!(sealed.len(), files.len() - 1, "every segment but the tail");
+    let mut next = 1;
+    for s in sealed.iter() {
+        assert_eq!(s.first_index, next, "{s:?}");
+        assert!(s.last_index >= s.first_index);
+        next = s.last_index + 1;
+        // Complete when told: its bytes are the file's, footer included.
+        let bytes = fs.read_file(&s.path).unwrap();
+        assert_eq!(bytes.len() as u64, s.bytes, "{s:?}");
+        assert_eq!(&bytes[bytes.len() - 4..], b"WFTR", "{s:?}");
+    }
+}

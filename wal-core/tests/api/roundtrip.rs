@@ -114,3 +114,52 @@ fn open_refuses_bad_paths_and_options() {
         Err(Error::InvalidOptions(_))
     ));
 }
+
+/// The caller's own error, for `try_replay_from`.
+#[derive(Debug)]
+enum AppError {
+    Wal(Error),
+    Rejected(u64),
+}
+
+impl From<Error> for AppError {
+    fn from(e: Error) -> Self {
+        Self::Wal(e)
+    }
+}
+
+#[test]
+fn try_replay_from_stops_with_the_callers_error_or_the_logs() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs)).unwrap();
+    for i in 1..=20 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    let mut seen = Vec::new();
+    let r = wal.try_replay_from(5, |i, b: Blob| {
+        assert_eq!(b, Blob::nth(i));
+        seen.push(i);
+        if i == 12 {
+            Err(AppError::Rejected(i))
+        } else {
+            Ok(())
+        }
+    });
+    assert!(matches!(r, Err(AppError::Rejected(12))), "{r:?}");
+    assert_eq!(seen, (5..=12).collect::<Vec<_>>());
+    let r = wal.try_replay_from(50, |_, _: Blob| Ok::<(), AppError>(()));
+    assert!(
+        matches!(
+            r,
+            Err(AppError::Wal(Error::IndexOutOfRange { index: 50, .. }))
+        ),
+        "{r:?}"
+    );
+    let mut n = 0;
+    wal.try_replay_from(1, |_, _: Blob| {
+        n += 1;
+        Ok::<(), Error>(())
+    })
+    .unwrap();
+    assert_eq!(n, 20);
+}
