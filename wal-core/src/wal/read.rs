@@ -29,6 +29,11 @@ impl Wal {
     /// the segments' position indexes: O(log segments) plus one read. Readers run while
     /// writers append.
     ///
+    /// It yields entries appended, durable or not: under a policy other than `Always`, or
+    /// while concurrent appenders wait for their fsync, an entry it yields may still be lost
+    /// to a power failure. To consume only durable entries, and wait for new ones, use
+    /// [`Wal::follow`].
+    ///
     /// A reader keeps reading the segment file it has open even if `truncate_front` or
     /// retention deletes it; when they deleted a later segment before the reader reached it,
     /// the reader yields [`Error::IndexOutOfRange`] naming the first index still present.
@@ -73,6 +78,29 @@ impl Wal {
             inner.positions.touch(seg);
         }
         Ok(iter)
+    }
+
+    /// Iterates over the entries from `index` on decoded as `E`s, `(index, entry)` pairs, as
+    /// [`Wal::iter_from`] (durable or not); entries whose type `E` does not have are skipped
+    /// if the writer marked them ignorable, and an error otherwise.
+    ///
+    /// # Errors
+    /// As [`Wal::iter_from`]; the iterator yields [`Error::UnknownEntryType`] and
+    /// [`Error::Decode`] (naming the index) besides the iterator's errors.
+    pub fn iter_as<E: Entry>(&self, index: u64) -> Result<impl Iterator<Item = Result<(u64, E)>>> {
+        let mut iter = self.iter_from(index)?;
+        Ok(std::iter::from_fn(move || {
+            loop {
+                let entry = match iter.next_ref()? {
+                    Ok(entry) => entry,
+                    Err(e) => return Some(Err(e)),
+                };
+                if entry.is_ignorable() && !E::TYPE_IDS.contains(&entry.type_id) {
+                    continue;
+                }
+                return Some(entry.decode().map(|e| (entry.index, e)));
+            }
+        }))
     }
 
     /// Decodes every entry as an `E`, in index order, and calls `f(index, entry)`.

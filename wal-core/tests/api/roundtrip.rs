@@ -163,3 +163,21 @@ fn try_replay_from_stops_with_the_callers_error_or_the_logs() {
     .unwrap();
     assert_eq!(n, 20);
 }
+
+#[test]
+fn iter_as_yields_typed_pairs_from_an_index() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), sim_opts(&fs)).unwrap();
+    for i in 1..=30 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    let got: Vec<(u64, Blob)> = wal.iter_as(11).unwrap().map(Result::unwrap).collect();
+    assert_eq!(
+        got,
+        (11..=30).map(|i| (i, Blob::nth(i))).collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        wal.iter_as::<Blob>(40).map(|_| ()),
+        Err(Error::IndexOutOfRange { index: 40, .. })
+    ));
+}
