@@ -10,7 +10,7 @@ use crate::format::{FLAG_BATCH_MORE, FRAME_HEADER_LEN, HEADER_LEN};
 use crate::io;
 use crate::lock::lock;
 use crate::segment::{self, Segment, Stop};
-use crate::writer::Tail;
+use crate::writer::{Pending, Tail};
 use crate::{marks, recovery};
 
 impl Wal {
@@ -43,13 +43,7 @@ impl Wal {
         if index <= last || index == 0 {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
-        let pending = loop {
-            inner.sync_locked(tail)?;
-            let p = lock(&inner.pending);
-            if p.chunks.is_empty() {
-                break p;
-            }
-        };
+        let pending = inner.sync_everything(tail)?;
         if index == last + 1 {
             drop(pending);
             return inner.truncate_front_locked(index);
@@ -83,15 +77,7 @@ impl Wal {
         if index.saturating_add(1) < first || index > last {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
-        // Everything assigned so far is made durable before the buffer is reset; appends
-        // that slip in between a sync and taking the buffer's lock are synced too.
-        let pending = loop {
-            inner.sync_locked(tail)?;
-            let p = lock(&inner.pending);
-            if p.chunks.is_empty() {
-                break p;
-            }
-        };
+        let pending = inner.sync_everything(tail)?;
         if index == last {
             return Ok(());
         }
@@ -276,12 +262,25 @@ impl Inner {
         Ok(())
     }
 
+    /// Makes everything assigned so far durable, appends that slip in between a sync and
+    /// taking the buffer's lock included; returns the buffer's lock, held so that no append
+    /// slips in before the caller resets the buffer.
+    fn sync_everything(&self, tail: &mut Tail) -> Result<std::sync::MutexGuard<'_, Pending>> {
+        loop {
+            self.sync_locked(tail)?;
+            let p = lock(&self.pending);
+            if p.chunks.is_empty() {
+                return Ok(p);
+            }
+        }
+    }
+
     /// `restart_at` with the writer lock held and everything assigned durable; `p` is the
     /// buffer's lock, held so that no append slips in.
     fn restart_locked(
         &self,
         tail: &mut Tail,
-        mut p: std::sync::MutexGuard<'_, crate::writer::Pending>,
+        mut p: std::sync::MutexGuard<'_, Pending>,
         index: u64,
     ) -> Result<()> {
         // The new segment's header says where the log restarts and where the old one
