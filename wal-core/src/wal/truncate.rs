@@ -31,24 +31,18 @@ impl Wal {
     /// fails (the log is poisoned), or when removing the old segments fails (they are
     /// removed at the next open); [`Error::Poisoned`], [`Error::ReadOnly`].
     pub fn restart_at(&self, index: u64) -> Result<()> {
-        let inner = &self.inner;
-        inner.check_writable()?;
-        // Notices the truncation's sync made due run once the writer lock is released.
-        let _fire = FireOnDrop(inner);
-        let mut guard = lock(&inner.tail);
-        let Some(tail) = guard.as_mut() else {
-            return Err(Error::ReadOnly);
-        };
-        let (first, last) = (self.first_index(), self.last_index());
-        if index <= last || index == 0 {
-            return Err(Error::IndexOutOfRange { index, first, last });
-        }
-        let pending = inner.sync_everything(tail)?;
-        if index == last + 1 {
-            drop(pending);
-            return inner.truncate_front_locked(index);
-        }
-        inner.restart_locked(tail, pending, index)
+        self.with_writer(|inner, tail| {
+            let (first, last) = (self.first_index(), self.last_index());
+            if index <= last || index == 0 {
+                return Err(Error::IndexOutOfRange { index, first, last });
+            }
+            let pending = inner.sync_everything(tail)?;
+            if index == last + 1 {
+                drop(pending);
+                return inner.truncate_front_locked(index);
+            }
+            inner.restart_locked(tail, pending, index)
+        })
     }
 
     /// Removes every entry after `index` (a consensus log's conflicting suffix); appends
@@ -65,33 +59,26 @@ impl Wal {
     /// [`Error::Io`] (the log is poisoned: its state on disk is then unknown);
     /// [`Error::Corruption`] when the kept part of the segment does not verify.
     pub fn truncate_back(&self, index: u64) -> Result<()> {
-        let inner = &self.inner;
-        inner.check_writable()?;
-        // Notices the truncation's sync made due run once the writer lock is released.
-        let _fire = FireOnDrop(inner);
-        let mut guard = lock(&inner.tail);
-        let Some(tail) = guard.as_mut() else {
-            return Err(Error::ReadOnly);
-        };
-        let (first, last) = (self.first_index(), self.last_index());
-        if index.saturating_add(1) < first || index > last {
-            return Err(Error::IndexOutOfRange { index, first, last });
-        }
-        let pending = inner.sync_everything(tail)?;
-        if index == last {
-            return Ok(());
-        }
-        let mut pending = pending;
-        let next = inner.cut_after(tail, index)?;
-        pending.reset(index + 1, tail.pos, index + 1 - next.first_index());
-        inner.assigned.store(index, Ordering::Release);
-        inner.durable.store(index, Ordering::Release);
-        // After the last index drops (an iterator that sees this cut's generation also sees
-        // the lower last index) and before the writer lock is released (no frame appended
-        // in place of a removed one is on disk yet).
-        inner.cuts.record(index);
-        inner.end_epoch(pending);
-        Ok(())
+        self.with_writer(|inner, tail| {
+            let (first, last) = (self.first_index(), self.last_index());
+            if index.saturating_add(1) < first || index > last {
+                return Err(Error::IndexOutOfRange { index, first, last });
+            }
+            let mut pending = inner.sync_everything(tail)?;
+            if index == last {
+                return Ok(());
+            }
+            let next = inner.cut_after(tail, index)?;
+            pending.reset(index + 1, tail.pos, index + 1 - next.first_index());
+            inner.assigned.store(index, Ordering::Release);
+            inner.durable.store(index, Ordering::Release);
+            // After the last index drops (an iterator that sees this cut's generation also
+            // sees the lower last index) and before the writer lock is released (no frame
+            // appended in place of a removed one is on disk yet).
+            inner.cuts.record(index);
+            inner.end_epoch(pending);
+            Ok(())
+        })
     }
 
     /// Removes every entry before `index` (a checkpoint): readers stop seeing them at once,
@@ -104,27 +91,36 @@ impl Wal {
     /// low-water mark or a removal fails (the log stays consistent; segments not removed
     /// now are removed at the next open).
     pub fn truncate_front(&self, index: u64) -> Result<()> {
+        self.with_writer(|inner, tail| {
+            let last = self.last_index();
+            if index > last + 1 {
+                return Err(Error::IndexOutOfRange {
+                    index,
+                    first: self.first_index(),
+                    last,
+                });
+            }
+            // The mark must never pass the end of the log on disk: what it covers is
+            // synced first.
+            if index > self.durable_index() + 1 {
+                inner.sync_locked(tail)?;
+            }
+            inner.truncate_front_locked(index)
+        })
+    }
+
+    /// Runs `f` with the writer's lock held, for a change other than an append: refused on
+    /// a poisoned or read-only log; the notices its syncs made due run once the lock is
+    /// released.
+    fn with_writer<T>(&self, f: impl FnOnce(&Inner, &mut Tail) -> Result<T>) -> Result<T> {
         let inner = &self.inner;
         inner.check_writable()?;
-        // Notices the truncation's sync made due run once the writer lock is released.
         let _fire = FireOnDrop(inner);
         let mut guard = lock(&inner.tail);
         let Some(tail) = guard.as_mut() else {
             return Err(Error::ReadOnly);
         };
-        let last = self.last_index();
-        if index > last + 1 {
-            return Err(Error::IndexOutOfRange {
-                index,
-                first: self.first_index(),
-                last,
-            });
-        }
-        // The mark must never pass the end of the log on disk: what it covers is synced first.
-        if index > self.durable_index() + 1 {
-            inner.sync_locked(tail)?;
-        }
-        inner.truncate_front_locked(index)
+        f(inner, tail)
     }
 }
 
