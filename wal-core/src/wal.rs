@@ -77,6 +77,8 @@ pub(crate) struct Inner {
     /// the close.
     progress: Mutex<()>,
     progress_cv: Condvar,
+    /// Live followers: with none, the commit path wakes nobody.
+    followers: std::sync::atomic::AtomicUsize,
     /// Held while a state record is saved: two saves never share a temporary file.
     state_lock: Mutex<()>,
     /// The directory lock, released when the `Wal` handle closes (followers may keep the

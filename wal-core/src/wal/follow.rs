@@ -39,6 +39,11 @@ impl Wal {
         if index < first || index > last + 1 {
             return Err(Error::IndexOutOfRange { index, first, last });
         }
+        // Counted before it ever checks the log: with the fence, a commit that finds no
+        // follower to wake made its progress visible to this one's first check (and every
+        // wait checks again under the lock the waker takes).
+        self.inner.followers.fetch_add(1, Ordering::SeqCst);
+        std::sync::atomic::fence(Ordering::SeqCst);
         Ok(Follower {
             inner: Arc::clone(&self.inner),
             next: index,
@@ -195,9 +200,20 @@ impl Iterator for Follower {
     }
 }
 
+impl Drop for Follower {
+    fn drop(&mut self) {
+        self.inner.followers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 impl Inner {
-    /// Wakes every follower waiting for progress.
+    /// Wakes every follower waiting for progress; costs one fence and a load when there is
+    /// none (the commit path calls it on every sync).
     pub(crate) fn wake_followers(&self) {
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if self.followers.load(Ordering::SeqCst) == 0 {
+            return;
+        }
         let _g = lock(&self.progress);
         self.progress_cv.notify_all();
     }

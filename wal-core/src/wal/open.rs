@@ -110,6 +110,7 @@ impl Wal {
             stop_cv: Condvar::new(),
             progress: Mutex::new(()),
             progress_cv: Condvar::new(),
+            followers: std::sync::atomic::AtomicUsize::new(0),
             state_lock: Mutex::new(()),
             notices: super::notify::Notices::default(),
             dir_lock: Mutex::new(Some(dir_lock)),
