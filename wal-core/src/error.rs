@@ -47,6 +47,9 @@ pub enum Error {
     },
     /// The log was opened read-only (`RecoveryMode::Salvage`) and a write was attempted.
     ReadOnly,
+    /// The log was shut down ([`Wal::shutdown`](crate::Wal::shutdown)) and a write was
+    /// attempted.
+    Closed,
     /// An option is out of range.
     InvalidOptions(String),
     /// A state record's name or value is not one the log keeps (see `Wal::save_state`).

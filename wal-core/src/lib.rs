@@ -72,6 +72,7 @@ mod iter;
 mod le;
 mod lock;
 mod marks;
+mod meters;
 mod options;
 mod positions;
 mod recovery;
@@ -101,7 +102,7 @@ pub use options::{Options, SyncPolicy};
 pub use recovery::{Cut, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
 pub use sealed::{SealedHook, SealedSegment};
-pub use wal::{Follower, Wal};
+pub use wal::{Durable, Follower, Latency, RecoverySummary, Stats, Wal};
 
 pub use codec::{Codec, Reader};
 

@@ -96,6 +96,9 @@ pub struct Options {
     pub preallocate: bool,
     /// Whether `open` creates the directory when it is missing. Default: `true`.
     pub create_if_missing: bool,
+    /// An fdatasync that takes at least this long is logged (`tracing`, warn, with the
+    /// file and the time it took). Default: 1 second.
+    pub slow_fsync: std::time::Duration,
     /// Called each time the writer seals a segment (see [`Options::on_sealed`]). Default:
     /// `None`.
     pub on_sealed: Option<SealedHook>,
@@ -119,6 +122,7 @@ impl Default for Options {
             max_open_files: 64,
             preallocate: true,
             create_if_missing: true,
+            slow_fsync: std::time::Duration::from_secs(1),
             on_sealed: None,
             fs: Arc::new(RealFs),
             new_log_id: None,
@@ -179,6 +183,13 @@ impl Options {
     #[must_use]
     pub fn max_cached_positions(mut self, bytes: u64) -> Self {
         self.max_cached_positions = bytes;
+        self
+    }
+
+    /// Sets [`Options::slow_fsync`].
+    #[must_use]
+    pub fn slow_fsync(mut self, threshold: std::time::Duration) -> Self {
+        self.slow_fsync = threshold;
         self
     }
 

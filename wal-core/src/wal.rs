@@ -20,12 +20,16 @@ use crate::segment::{self, OpenFiles, Segment};
 use crate::writer::{FLUSH_AT, PREALLOCATE_STEP, Pending, Tail};
 
 mod commit;
+mod durable;
+pub use durable::Durable;
 mod follow;
 pub use follow::Follower;
 mod notify;
 mod open;
 mod read;
 mod state;
+mod stats;
+pub use stats::{Latency, RecoverySummary, Stats};
 mod truncate;
 
 /// A typed write-ahead log in one directory.
@@ -37,8 +41,7 @@ mod truncate;
 #[derive(Debug)]
 pub struct Wal {
     pub(crate) inner: Arc<Inner>,
-    flusher: Option<JoinHandle<()>>,
-    closed: bool,
+    flusher: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// The state shared by the `Wal` handle and its background flusher.
@@ -79,11 +82,31 @@ pub(crate) struct Inner {
     progress_cv: Condvar,
     /// Live followers: with none, the commit path wakes nobody.
     followers: std::sync::atomic::AtomicUsize,
-    /// Held while a state record is saved: two saves never share a temporary file.
+    /// Wakers of followers polled by async tasks.
+    wakers: follow::Wakers,
+    /// Held while a state record is saved: two saves never share a temporary file. Lock
+    /// order: before `tail`.
     state_lock: Mutex<()>,
     /// The directory lock, released when the `Wal` handle closes (followers may keep the
     /// rest alive).
     dir_lock: Mutex<Option<Box<dyn DirLock>>>,
+    /// `shutdown` (or `close`) began: every write is refused.
+    closed: std::sync::atomic::AtomicBool,
+    /// What the log did, for `stats()` (and the `metrics` feature).
+    counters: stats::Counters,
+    /// The syncs the file system made, counted and timed.
+    syncs: Arc<crate::io::SyncCounters>,
+}
+
+/// When an append returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    /// As durable as the sync policy promises.
+    Policy,
+    /// Written to the file (readable, not yet synced).
+    Written,
+    /// Buffered: the next sync writes it. Never waits for the writer's lock.
+    Buffered,
 }
 
 /// Group commit: who leads, and how many wait.
@@ -166,7 +189,9 @@ impl Wal {
         entries: &[E],
         on_durable: impl FnOnce(Result<()>) + Send + 'static,
     ) -> Result<std::ops::Range<u64>> {
-        let last = self.inner.append_with(entries, Some(first), false)?;
+        let last = self
+            .inner
+            .append_with(entries, Some(first), Until::Written)?;
         self.inner.notify_at(last, Box::new(on_durable));
         if last > self.durable_index() {
             self.inner.request_sync()?;
@@ -264,29 +289,57 @@ impl Wal {
     }
 
     /// Writes buffered entries and syncs them (under every [`SyncPolicy`], `Never`
-    /// included), stops the background flusher and releases the directory lock, reporting
+    /// included), stops the background threads and releases the directory lock, reporting
     /// any error. When it returns `Ok`, every entry appended survives power loss. It ends the
     /// log with an empty sync marker, synced after the final window, so that damage to that
     /// window is later refused as damage rather than cut as a torn tail.
     ///
-    /// Dropping a `Wal` does the same but cannot report errors.
+    /// Dropping a `Wal` does the same but cannot report errors. For a log shared through an
+    /// `Arc`, see [`Wal::shutdown`].
     ///
     /// # Errors
     /// [`Error::Io`] or [`Error::Poisoned`] when buffered entries could not be made durable.
-    pub fn close(mut self) -> Result<()> {
-        self.closed = true;
-        self.stop_flusher();
+    pub fn close(self) -> Result<()> {
+        self.shutdown()
+    }
+
+    /// Closes the log through a shared reference (a log held in an `Arc` by several
+    /// owners), as [`Wal::close`] does, reporting any error: every entry appended before it
+    /// is synced, the background threads stop, followers end, the directory lock is
+    /// released. Afterwards every write (append, sync, truncation) returns
+    /// [`Error::Closed`]; reads still work until the last handle is dropped. Calling it
+    /// again returns `Ok` and does nothing. Waits for appends, syncs and truncations in
+    /// progress on other threads.
+    ///
+    /// # Errors
+    /// As [`Wal::close`].
+    pub fn shutdown(&self) -> Result<()> {
+        // Under the writer's and the buffer's locks: no write is half done, and no entry is
+        // buffered after the final sync has read what to sync.
+        let first = {
+            let _saves = lock(&self.inner.state_lock);
+            let _writer = lock(&self.inner.tail);
+            let _buffer = lock(&self.inner.pending);
+            !self.inner.closed.swap(true, Ordering::AcqRel)
+        };
+        if !first {
+            return Ok(());
+        }
+        self.stop_threads();
         let result = self.inner.shutdown();
+        // The writer's state goes: nothing can write to the files once the directory lock
+        // is released and another process may open the log.
+        lock(&self.inner.tail).take();
         lock(&self.inner.dir_lock).take();
         result
     }
 
-    /// Stops the background threads (the flusher, the syncer of `submit_batch_at`).
-    fn stop_flusher(&mut self) {
+    /// Stops the background threads (the flusher, the syncer of async appends).
+    fn stop_threads(&self) {
         *lock(&self.inner.stop) = true;
         self.inner.stop_cv.notify_all();
         self.inner.wake_followers();
-        if let Some(handle) = self.flusher.take() {
+        if let Some(handle) = lock(&self.flusher).take() {
             // A flusher that panicked has nothing left to report.
             let _ = handle.join();
         }
@@ -296,12 +349,8 @@ impl Wal {
 
 impl Drop for Wal {
     fn drop(&mut self) {
-        self.stop_flusher();
-        if !self.closed {
-            // Best effort: there is no one to report an error to.
-            let _ = self.inner.shutdown();
-        }
-        lock(&self.inner.dir_lock).take();
+        // Best effort: there is no one to report an error to.
+        let _ = self.shutdown();
     }
 }
 
@@ -334,7 +383,25 @@ fn create_segment(
 }
 
 impl Inner {
+    /// The error for a write that found no writer: the log is read-only or shut down.
+    pub(crate) fn no_writer(&self) -> Error {
+        if self.closed.load(Ordering::Acquire) {
+            Error::Closed
+        } else {
+            Error::ReadOnly
+        }
+    }
+
+    /// Refuses a write to a log that is read-only, shut down or poisoned.
     pub(crate) fn check_writable(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        self.check_healthy()
+    }
+
+    /// Refuses a write to a log that is read-only or poisoned (the close's own sync passes).
+    pub(crate) fn check_healthy(&self) -> Result<()> {
         if self.read_only {
             return Err(Error::ReadOnly);
         }
@@ -358,9 +425,13 @@ impl Inner {
             Error::Io { source, .. } => source.kind(),
             _ => std::io::ErrorKind::Other,
         };
-        let _ = self
+        if self
             .poison
-            .set(Arc::new(std::io::Error::new(kind, err.to_string())));
+            .set(Arc::new(std::io::Error::new(kind, err.to_string())))
+            .is_ok()
+        {
+            tracing::error!(dir = %self.dir.display(), error = %err, "wal: poisoned; reopen the log to go on");
+        }
         // Entries still buffered will never be written: the log ends at the last one that
         // reached a file (readable, if not durable), and `last_index()` says so.
         let written = self
@@ -395,12 +466,11 @@ impl Inner {
     }
 
     fn append<E: Entry>(&self, entries: &[E], at: Option<u64>) -> Result<u64> {
-        self.append_with(entries, at, true)
+        self.append_with(entries, at, Until::Policy)
     }
 
-    /// Appends `entries` (at `at`, if given); with `wait`, returns as durable as the sync
-    /// policy promises, else once they are in the file (readable, not yet synced).
-    fn append_with<E: Entry>(&self, entries: &[E], at: Option<u64>, wait: bool) -> Result<u64> {
+    /// Appends `entries` (at `at`, if given) and returns when `until` says.
+    fn append_with<E: Entry>(&self, entries: &[E], at: Option<u64>, until: Until) -> Result<u64> {
         self.check_writable()?;
         let (last, buffered, since, epoch) = {
             let mut p = lock(&self.pending);
@@ -415,11 +485,16 @@ impl Inner {
             }
             let last = p.push(entries)?;
             self.assigned.store(last, Ordering::Release);
+            self.count_appends(entries.len() as u64);
             (last, p.bytes, p.since_sync, p.epoch)
         };
-        if !wait {
-            self.flush()?;
-            return Ok(last);
+        match until {
+            Until::Policy => {}
+            Until::Written => {
+                self.flush()?;
+                return Ok(last);
+            }
+            Until::Buffered => return Ok(last),
         }
         match self.opts.sync {
             SyncPolicy::Always => self.commit(last, epoch)?,
@@ -447,6 +522,9 @@ impl Inner {
     /// one's last index + 1 for `restart_at`: the new header then records the restart), and
     /// applies retention.
     pub(crate) fn rotate_to(&self, tail: &mut Tail, first_index: u64) -> Result<()> {
+        let _span =
+            tracing::debug_span!("wal.rotate", sealed = %tail.seg.path.display(), first_index)
+                .entered();
         let crc = tail
             .seal()
             .map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
@@ -456,6 +534,7 @@ impl Inner {
         // Its file now counts against the bound on open files: the writer never holds one
         // per sealed segment.
         tail.seg.unpin();
+        self.count_rotation();
         if let Some(hook) = &self.opts.on_sealed {
             (hook.0)(&crate::SealedSegment {
                 path: tail.seg.path.clone(),

@@ -25,6 +25,7 @@ impl fmt::Display for Error {
                 write!(f, "log directory {} does not exist", path.display())
             }
             Self::ReadOnly => f.write_str("the log was opened read-only (salvage mode)"),
+            Self::Closed => f.write_str("the log was shut down; reopen it to write"),
             Self::InvalidOptions(what) => write!(f, "invalid options: {what}"),
             Self::InvalidState(what) => write!(f, "invalid state record: {what}"),
             Self::BatchTooLarge { size, max } => write!(

@@ -4,9 +4,11 @@
 //! one that can lose power and fail chosen operations. No code outside [`RealFs`] touches
 //! `std::fs`.
 
+mod observed;
 mod real;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) mod sim;
+pub(crate) use observed::{ObservedFs, SyncCounters};
 
 use std::fmt;
 use std::io;

@@ -32,7 +32,7 @@ impl Inner {
             {
                 return Ok(());
             }
-            self.check_writable()?;
+            self.check_healthy()?;
             if g.leading {
                 g.waiting += 1;
                 g = self
@@ -82,7 +82,7 @@ impl Inner {
     pub(crate) fn sync_now(&self) -> Result<()> {
         let mut guard = lock(&self.tail);
         let Some(tail) = guard.as_mut() else {
-            return Err(Error::ReadOnly);
+            return Err(self.no_writer());
         };
         self.sync_locked(tail)
     }
@@ -130,6 +130,7 @@ impl Inner {
             }
             tail.write_chunk(&mut chunk, marker && i + 1 == n)
                 .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
+            self.count_written(chunk.bytes.len() as u64);
             lock(&self.pending).recycle(chunk.bytes);
         }
         Ok(marker && n > 0)
@@ -139,7 +140,7 @@ impl Inner {
         if self.read_only {
             return Ok(());
         }
-        self.check_writable()?;
+        self.check_healthy()?;
         let (target, epoch) = self.target();
         self.commit(target, epoch)?;
         // The record that the last window was synced (see `Tail::write_close_record`).

@@ -1,7 +1,9 @@
 //! [`Follower`]: entries from an index on, as they become durable.
 
-use std::sync::atomic::Ordering;
-use std::sync::{Arc, PoisonError};
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use super::{Inner, Wal};
@@ -23,6 +25,8 @@ use crate::lock::lock;
 #[derive(Debug)]
 pub struct Follower {
     inner: Arc<Inner>,
+    /// Its key among the wakers of async followers.
+    id: u64,
     next: u64,
     unsynced: bool,
     cuts_seen: u64,
@@ -42,10 +46,12 @@ impl Wal {
         // Counted before it ever checks the log: with the fence, a commit that finds no
         // follower to wake made its progress visible to this one's first check (and every
         // wait checks again under the lock the waker takes).
-        self.inner.followers.fetch_add(1, Ordering::SeqCst);
+        let n = self.inner.followers.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.syncs.meters.set_followers(n);
         std::sync::atomic::fence(Ordering::SeqCst);
         Ok(Follower {
             inner: Arc::clone(&self.inner),
+            id: self.inner.wakers.next_id(),
             next: index,
             unsynced: false,
             cuts_seen,
@@ -200,9 +206,58 @@ impl Iterator for Follower {
     }
 }
 
+impl Follower {
+    /// The next entry, waiting for it without blocking a thread: the async form of
+    /// [`Iterator::next`] (with the `stream` feature, `Follower` is also a
+    /// `futures_core::Stream`). Resolves to `None` once the log is closed. Reading the
+    /// entry itself is a synchronous read of the page cache or the disk.
+    ///
+    /// # Errors
+    /// As [`Follower::try_next`].
+    pub fn next_async(&mut self) -> impl Future<Output = Option<Result<RawEntry>>> + '_ {
+        std::future::poll_fn(|cx| self.poll_next_entry(cx))
+    }
+
+    /// Polls for the next entry: ready with it (or the end), or pending with `cx`'s waker
+    /// registered to be woken on the log's next progress.
+    pub(crate) fn poll_next_entry(
+        &mut self,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<RawEntry>>> {
+        if let Some(item) = self.try_next() {
+            return Poll::Ready(Some(item));
+        }
+        if self.is_closed() {
+            return Poll::Ready(None);
+        }
+        self.inner.wakers.register(self.id, cx.waker());
+        // Checked again after registering: progress made before it was registered was
+        // published before the waker list was taken, so this check sees it.
+        if let Some(item) = self.try_next() {
+            return Poll::Ready(Some(item));
+        }
+        if self.is_closed() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+}
+
+#[cfg(feature = "stream")]
+impl futures_core::Stream for Follower {
+    type Item = Result<RawEntry>;
+
+    /// As [`Follower::next_async`].
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_next_entry(cx)
+    }
+}
+
 impl Drop for Follower {
     fn drop(&mut self) {
-        self.inner.followers.fetch_sub(1, Ordering::SeqCst);
+        self.inner.wakers.forget(self.id);
+        let n = self.inner.followers.fetch_sub(1, Ordering::SeqCst) - 1;
+        self.inner.syncs.meters.set_followers(n);
     }
 }
 
@@ -214,7 +269,43 @@ impl Inner {
         if self.followers.load(Ordering::SeqCst) == 0 {
             return;
         }
-        let _g = lock(&self.progress);
-        self.progress_cv.notify_all();
+        {
+            let _g = lock(&self.progress);
+            self.progress_cv.notify_all();
+        }
+        self.wakers.wake_all();
+    }
+}
+
+/// The wakers of followers polled by an async task, by follower.
+#[derive(Debug, Default)]
+pub(crate) struct Wakers {
+    next_id: AtomicU64,
+    waiting: Mutex<Vec<(u64, Waker)>>,
+}
+
+impl Wakers {
+    fn next_id(&self) -> u64 {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Wakes `waker` at the next progress (replacing the follower's earlier one).
+    fn register(&self, id: u64, waker: &Waker) {
+        let mut w = lock(&self.waiting);
+        match w.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, old)) => old.clone_from(waker),
+            None => w.push((id, waker.clone())),
+        }
+    }
+
+    fn forget(&self, id: u64) {
+        lock(&self.waiting).retain(|(i, _)| *i != id);
+    }
+
+    fn wake_all(&self) {
+        let woken = std::mem::take(&mut *lock(&self.waiting));
+        for (_, w) in woken {
+            w.wake();
+        }
     }
 }

@@ -78,6 +78,9 @@ impl Inner {
 
     /// Runs the notices the durable index now covers.
     pub(crate) fn fire_durable(&self) {
+        self.syncs
+            .meters
+            .set_durable(self.durable.load(Ordering::Acquire));
         self.wake_followers();
         if !self.notices.any.load(Ordering::Acquire) {
             return;

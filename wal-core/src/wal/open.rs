@@ -10,9 +10,10 @@ use super::{Group, Inner, Wal, create_segment, initial_allocation};
 use crate::cuts::Cuts;
 use crate::error::{Error, Result};
 use crate::format::{self, HEADER_LEN, SegmentHeader};
-use crate::io::DirLock;
+use crate::io::{DirLock, ObservedFs, SyncCounters};
 use crate::lock::lock;
 use crate::marks;
+use crate::meters::Meters;
 use crate::options::{Options, RecoveryMode, SyncPolicy};
 use crate::positions::PositionCache;
 use crate::recovery::{self, TailState};
@@ -48,13 +49,26 @@ impl Wal {
     ///   [`Error::ForeignSegment`] for damage the recovery mode does not accept (files are
     ///   left untouched);
     /// - [`Error::Io`] when the file system fails (never taken for damage).
-    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
+    pub fn open(dir: impl AsRef<Path>, mut opts: Options) -> Result<Self> {
         opts.validate()?;
         let dir = dir.as_ref().to_path_buf();
+        let _span = tracing::info_span!("wal.open", dir = %dir.display()).entered();
+        // Every sync the log makes, from recovery on, is counted and timed here.
+        let syncs = Arc::new(SyncCounters::new(
+            opts.slow_fsync,
+            Arc::new(Meters::new(&dir)),
+        ));
+        opts.fs = Arc::new(ObservedFs::new(Arc::clone(&opts.fs), Arc::clone(&syncs)));
         let files = Arc::new(OpenFiles::new(Arc::clone(&opts.fs), opts.max_open_files));
         let dir_lock = lock_dir(&opts, &dir)?;
         let read_only = opts.recovery == RecoveryMode::Salvage;
-        let rec = recovery::recover(&files, &dir, opts.recovery, opts.max_entry_size)?;
+        let rec = {
+            let _span = tracing::info_span!("wal.recover", mode = ?opts.recovery).entered();
+            recovery::recover(&files, &dir, opts.recovery, opts.max_entry_size)?
+        };
+        for cut in &rec.report.cuts {
+            tracing::warn!(segment = %cut.segment.display(), offset = cut.offset, bytes = cut.bytes, reason = ?cut.reason, "wal: recovery cut the log");
+        }
         let log_id = if rec.segments.is_empty() && rec.log_id == 0 {
             opts.new_log_id.unwrap_or_else(new_log_id)
         } else {
@@ -111,9 +125,13 @@ impl Wal {
             progress: Mutex::new(()),
             progress_cv: Condvar::new(),
             followers: std::sync::atomic::AtomicUsize::new(0),
+            wakers: super::follow::Wakers::default(),
             state_lock: Mutex::new(()),
             notices: super::notify::Notices::default(),
             dir_lock: Mutex::new(Some(dir_lock)),
+            closed: std::sync::atomic::AtomicBool::new(false),
+            counters: super::stats::Counters::default(),
+            syncs,
             opts,
         });
         if !read_only {
@@ -135,8 +153,7 @@ impl Wal {
         let flusher = spawn_flusher(&inner)?;
         Ok(Self {
             inner,
-            flusher,
-            closed: false,
+            flusher: Mutex::new(flusher),
         })
     }
 }

@@ -30,8 +30,9 @@ impl Wal {
             )));
         }
         let inner = &self.inner;
-        inner.check_writable()?;
         let _one_at_a_time = lock(&inner.state_lock);
+        // Under the lock `shutdown` also takes: no save runs after the log is closed.
+        inner.check_writable()?;
         let bytes = format::encode_state(inner.log_id, value);
         io::create_durably(
             &*inner.opts.fs,

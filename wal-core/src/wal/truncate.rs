@@ -31,12 +31,14 @@ impl Wal {
     /// fails (the log is poisoned), or when removing the old segments fails (they are
     /// removed at the next open); [`Error::Poisoned`], [`Error::ReadOnly`].
     pub fn restart_at(&self, index: u64) -> Result<()> {
+        let _span = tracing::info_span!("wal.restart_at", index).entered();
         self.with_writer(|inner, tail| {
             let (first, last) = (self.first_index(), self.last_index());
             if index <= last || index == 0 {
                 return Err(Error::IndexOutOfRange { index, first, last });
             }
             let pending = inner.sync_everything(tail)?;
+            inner.count_truncation();
             if index == last + 1 {
                 drop(pending);
                 return inner.truncate_front_locked(index);
@@ -59,6 +61,7 @@ impl Wal {
     /// [`Error::Io`] (the log is poisoned: its state on disk is then unknown);
     /// [`Error::Corruption`] when the kept part of the segment does not verify.
     pub fn truncate_back(&self, index: u64) -> Result<()> {
+        let _span = tracing::info_span!("wal.truncate_back", index).entered();
         self.with_writer(|inner, tail| {
             let (first, last) = (self.first_index(), self.last_index());
             if index.saturating_add(1) < first || index > last {
@@ -68,6 +71,7 @@ impl Wal {
             if index == last {
                 return Ok(());
             }
+            inner.count_truncation();
             let next = inner.cut_after(tail, index)?;
             pending.reset(index + 1, tail.pos, index + 1 - next.first_index());
             inner.assigned.store(index, Ordering::Release);
@@ -91,6 +95,7 @@ impl Wal {
     /// low-water mark or a removal fails (the log stays consistent; segments not removed
     /// now are removed at the next open).
     pub fn truncate_front(&self, index: u64) -> Result<()> {
+        let _span = tracing::info_span!("wal.truncate_front", index).entered();
         self.with_writer(|inner, tail| {
             let last = self.last_index();
             if index > last + 1 {
@@ -105,6 +110,9 @@ impl Wal {
             if index > self.durable_index() + 1 {
                 inner.sync_locked(tail)?;
             }
+            if index > self.first_index() {
+                inner.count_truncation();
+            }
             inner.truncate_front_locked(index)
         })
     }
@@ -118,7 +126,7 @@ impl Wal {
         let _fire = FireOnDrop(inner);
         let mut guard = lock(&inner.tail);
         let Some(tail) = guard.as_mut() else {
-            return Err(Error::ReadOnly);
+            return Err(inner.no_writer());
         };
         f(inner, tail)
     }
@@ -349,6 +357,7 @@ impl Inner {
     /// those wholly below the first index (left by a `truncate_front` past the entries of
     /// the segment then being written).
     pub(crate) fn apply_retention(&self) -> Result<()> {
+        let _span = tracing::debug_span!("wal.retention").entered();
         let (max_segments, max_bytes) = (self.opts.max_segments, self.opts.max_total_bytes);
         if max_segments.is_none() && max_bytes.is_none() {
             return self.truncate_front_locked(self.cuts.first_index());

@@ -10,6 +10,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod async_append;
 mod follow;
 mod golden;
 mod group_commit;
@@ -24,4 +25,5 @@ mod restart;
 mod rotation;
 mod roundtrip;
 mod state;
+mod stats;
 mod truncation;
