@@ -47,6 +47,36 @@
 //! covers the entry; appenders on many threads share fsyncs (group commit). A failed write
 //! or sync poisons the log. See [`SyncPolicy`] for the others.
 //!
+//! # Blocking, threads and async
+//!
+//! Which calls may block, and for how long (an fdatasync takes 0.1 to 10 ms on a healthy
+//! disk, seconds on a sick one):
+//!
+//! | call | may block for |
+//! |---|---|
+//! | `append`, `append_batch`, `append_at` under `Always` | one or two fsyncs (its own group's, after the one in flight) |
+//! | the same under `Never`, `Interval`, `Batch` | a write of the buffer, and the writer's lock while a sync holds it |
+//! | `append_async`, `append_batch_async` | the buffer's lock for a moment: never an fsync or the writer's lock |
+//! | `submit_batch_at` | a write, and the writer's lock while a sync holds it |
+//! | `sync`, `wait_durable`, `close`, `shutdown`, `truncate_*`, `restart_at`, `save_state` | fsyncs and directory syncs |
+//! | `get`, `iter`, `replay`, `Follower::try_next` | reads (page cache or disk), and a file open when the segment's file was closed |
+//! | `Follower::next`, `next_timeout` | until an entry comes (or the close, or the timeout) |
+//! | `Follower::next_async` (and `Stream`) | never: the task is woken when an entry comes |
+//!
+//! On an async runtime, await [`Wal::append_async`] rather than calling `append` on a worker
+//! thread, and run the other calls that sync through `spawn_blocking` when their latency
+//! matters. The futures are runtime-agnostic (std only); the log's syncer thread, started
+//! on the first async append, does the fsyncs.
+//!
+//! # Observability
+//!
+//! [`Wal::stats`] gives counters and fsync latency percentiles; the `metrics` feature
+//! publishes them through the `metrics` facade; `tracing` spans cover open (`wal.open`),
+//! recovery (`wal.recover`), rotation (`wal.rotate`), truncation (`wal.truncate_back`,
+//! `wal.truncate_front`, `wal.restart_at`) and retention (`wal.retention`), with a warning
+//! for each cut recovery makes and each fsync slower than [`Options::slow_fsync`], and an
+//! error event when the log is poisoned. The library prints nothing itself.
+//!
 //! # Recovery
 //!
 //! At open, damage after the last sync marker of the last segment is a torn tail: it is cut

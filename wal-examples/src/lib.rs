@@ -11,6 +11,9 @@
 //! | `indexed` | writes at chosen indexes, a duplicate refused, get and iterate, repair of a damaged log |
 //! | `crash_test` | `wal_core::testing`: crash a program that uses the log at every point and check its recovery |
 //! | `raft_log` | entries with a term, `get_range`, `truncate_back` on conflict, `truncate_front` after a snapshot |
+//! | `replicated_kv` | three openraft nodes in one process on `wal-openraft`, a restart and a leader change |
+//! | `job_queue` | a producer appends jobs; a consumer follows, saves its position, resumes after a restart, drops processed jobs |
+//! | `async_server` | 1,000 tokio tasks each answer once their entry is durable (`append_async`), sharing fsyncs |
 //!
 //! Run one with `cargo run --release -p wal-examples --example quickstart`.
 
