@@ -18,3 +18,6 @@ fi
 # Client writes per second through a 3-node openraft cluster on wal-openraft, against the
 # same cluster on openraft's in-memory log store.
 ./target/release/raft
+# Live logs: async durable appends (64 and 1,000 tokio tasks) against 8 threads, follower
+# latency, and a follower replaying a backlog against `iter`.
+./target/release/live

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use super::{Inner, Wal};
 use crate::entry::RawEntry;
 use crate::error::{Error, Result};
+use crate::iter::Iter;
 use crate::lock::lock;
 
 /// Entries of a log from an index on, yielded as they become durable (never one a power
@@ -30,7 +31,13 @@ pub struct Follower {
     next: u64,
     unsynced: bool,
     cuts_seen: u64,
+    /// A sequential reader over a backlog of entries ready to yield (see `BACKLOG`).
+    backlog: Option<Iter>,
 }
+
+/// From how many entries ready at once a follower reads them sequentially (one buffered
+/// read for many entries) rather than one positioned read each.
+const BACKLOG: u64 = 16;
 
 impl Wal {
     /// A follower of the entries from `index` on (see [`Follower`]).
@@ -55,6 +62,7 @@ impl Wal {
             next: index,
             unsynced: false,
             cuts_seen,
+            backlog: None,
         })
     }
 }
@@ -88,10 +96,10 @@ impl Follower {
     /// [`Follower`]; [`Error::Poisoned`] once the log is poisoned and every durable entry
     /// was yielded; a read's [`Error::Corruption`] or [`Error::Io`].
     pub fn try_next(&mut self) -> Option<Result<RawEntry>> {
-        let inner = Arc::clone(&self.inner);
-        let generation = inner.cuts.generation();
+        let generation = self.inner.cuts.generation();
         if generation != self.cuts_seen {
-            let kept = inner.cuts.lowest_since(self.cuts_seen);
+            self.backlog = None;
+            let kept = self.inner.cuts.lowest_since(self.cuts_seen);
             self.cuts_seen = generation;
             if let Some(kept) = kept.filter(|&k| k + 1 < self.next) {
                 let yielded = self.next - 1;
@@ -105,18 +113,24 @@ impl Follower {
         if let Some(e) = self.overtaken() {
             return Some(Err(e));
         }
-        if self.next > self.end() {
-            return inner.poison.get().map(|source| {
+        let end = self.end();
+        if self.next > end {
+            return self.inner.poison.get().map(|source| {
                 Err(Error::Poisoned {
                     source: Arc::clone(source),
                 })
             });
         }
         if self.unsynced
-            && let Err(e) = inner.flush_for_readers(self.next)
+            && let Err(e) = self.inner.flush_for_readers(self.next)
         {
             return Some(Err(e));
         }
+        if let Some(raw) = self.from_backlog(end) {
+            self.next += 1;
+            return Some(Ok(raw));
+        }
+        let inner = &self.inner;
         match inner.read_at_index(self.next) {
             Ok(raw) => {
                 self.next += 1;
@@ -148,6 +162,35 @@ impl Follower {
         }
     }
 
+    /// The next entry from the sequential reader, when a backlog of entries up to `end` is
+    /// ready; `None` to read it by position instead (few entries ready, or the reader
+    /// stopped: a cut ended it, or it met an error the positioned read reports again).
+    fn from_backlog(&mut self, end: u64) -> Option<RawEntry> {
+        if self.backlog.is_none() {
+            if end - self.next + 1 < BACKLOG {
+                return None;
+            }
+            let inner = &self.inner;
+            self.backlog = Iter::new(
+                inner.segments(),
+                (Arc::clone(&inner.cuts), self.cuts_seen),
+                inner.read_only,
+                self.next,
+                end,
+                inner.seed,
+                inner.opts.max_entry_size,
+            )
+            .ok();
+        }
+        match self.backlog.as_mut()?.next() {
+            Some(Ok(raw)) if raw.index() == self.next => Some(raw),
+            _ => {
+                self.backlog = None;
+                None
+            }
+        }
+    }
+
     /// Entries it still needed were removed from the front: the error, and it goes on
     /// from the first index still present.
     fn overtaken(&mut self) -> Option<Error> {
@@ -157,6 +200,7 @@ impl Follower {
         }
         let index = self.next;
         self.next = first;
+        self.backlog = None;
         Some(Error::IndexOutOfRange {
             index,
             first,

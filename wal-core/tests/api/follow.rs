@@ -151,3 +151,56 @@ fn a_follower_kept_after_the_close_does_not_keep_the_log_locked() {
     assert_eq!(f.next().unwrap().unwrap().index(), 1);
     assert!(f.next().is_none());
 }
+
+#[test]
+fn a_follower_reading_a_backlog_sees_entries_rewritten_after_a_truncation() {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs, SyncPolicy::Always)).unwrap();
+    for i in 1..=500 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    let mut f = wal.follow(1).unwrap();
+    for i in 1..=100 {
+        let raw = f.try_next().unwrap().unwrap();
+        assert_eq!(
+            (raw.index(), raw.decode::<Blob>().unwrap()),
+            (i, Blob::nth(i))
+        );
+    }
+    // Cut below what the backlog reader has buffered, then write other entries there.
+    wal.truncate_back(120).unwrap();
+    for i in 121..=300 {
+        wal.append(&Blob::new(7, format!("new {i}"))).unwrap();
+    }
+    for i in 101..=300 {
+        let raw = f.try_next().unwrap().unwrap();
+        let want = if i <= 120 {
+            Blob::nth(i)
+        } else {
+            Blob::new(7, format!("new {i}"))
+        };
+        assert_eq!((raw.index(), raw.decode::<Blob>().unwrap()), (i, want));
+    }
+    assert!(f.try_next().is_none());
+    // Removed from the front while it had a backlog buffered: reported, then from there.
+    wal.truncate_back(100).unwrap();
+    for i in 101..=400 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    let mut g = wal.follow(101).unwrap();
+    assert_eq!(g.try_next().unwrap().unwrap().index(), 101);
+    wal.truncate_front(350).unwrap();
+    assert!(matches!(
+        g.try_next(),
+        Some(Err(Error::IndexOutOfRange {
+            index: 102,
+            first: 350,
+            ..
+        }))
+    ));
+    assert_eq!(g.try_next().unwrap().unwrap().index(), 350);
+    let rest: Vec<u64> = std::iter::from_fn(|| g.try_next())
+        .map(|r| r.unwrap().index())
+        .collect();
+    assert_eq!(rest, (351..=400).collect::<Vec<_>>());
+}

@@ -1,0 +1,245 @@
+//! Live logs: async durable appends against threads, and how soon a follower sees an entry.
+//!
+//! - Durable appends of 100 B under `SyncPolicy::Always` from 8 OS threads (W3's shape),
+//!   against `append_async` from 64 and from 1,000 tokio tasks on a 2-thread runtime: the
+//!   same 16,000 appends, appends/s and appends per fsync, each the median of `--runs`.
+//! - Follower latency: one thread appends under `Always`, a follower (blocking `next`)
+//!   yields each entry; the time from `append` returning to the follower yielding the
+//!   entry, median and p99 (an entry the follower yields before `append` returned counts
+//!   as 0: both wait for the same fsync).
+//! - A follower replaying a backlog of 1,000,000 × 100 B from the start, against `iter`.
+//!
+//!   cargo run --release --bin live -- [--runs N] [--dir DIR]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Result<T> = std::result::Result<T, Error>;
+
+const TOTAL: u64 = 16_000;
+const SMALL: usize = 100;
+const BACKLOG: u64 = 1_000_000;
+
+/// A payload written as it is.
+struct Bytes(Vec<u8>);
+
+impl Entry for Bytes {
+    const TYPE_IDS: &'static [u8] = &[1];
+    fn type_id(&self) -> u8 {
+        1
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+    fn decode(_: u8, payload: &[u8]) -> std::result::Result<Self, DecodeError> {
+        Ok(Self(payload.to_vec()))
+    }
+}
+
+fn payload(i: u64) -> Bytes {
+    let mut p = vec![0x5a; SMALL];
+    p[..8].copy_from_slice(&i.to_le_bytes());
+    Bytes(p)
+}
+
+/// Appends/s and appends per fsync of 16,000 durable appends from 8 threads.
+fn threads(dir: &Path) -> Result<(f64, f64)> {
+    let wal = Wal::open(dir, Options::default())?;
+    let before = wal.stats().fsyncs;
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8u64)
+            .map(|t| {
+                let wal = &wal;
+                s.spawn(move || -> wal_core::Result<()> {
+                    for k in 0..TOTAL / 8 {
+                        wal.append(&payload(t * TOTAL + k))?;
+                    }
+                    Ok(())
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().map_err(|_| Error::from("panicked"))?.map_err(Error::from))
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    let fsyncs = wal.stats().fsyncs - before;
+    check_all(&wal)?;
+    wal.close()?;
+    Ok((TOTAL as f64 / secs, TOTAL as f64 / fsyncs as f64))
+}
+
+/// The same appends from `tasks` tokio tasks on a 2-thread runtime, each awaiting
+/// `append_async` in turn.
+fn tasks(dir: &Path, tasks: u64) -> Result<(f64, f64)> {
+    let wal = Arc::new(Wal::open(dir, Options::default())?);
+    let before = wal.stats().fsyncs;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .build()?;
+    let start = Instant::now();
+    rt.block_on(async {
+        let handles: Vec<_> = (0..tasks)
+            .map(|t| {
+                let wal = Arc::clone(&wal);
+                tokio::spawn(async move {
+                    for k in 0..TOTAL / tasks {
+                        wal.append_async(&payload(t * TOTAL + k)).await?;
+                    }
+                    Ok::<_, wal_core::Error>(())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.await??;
+        }
+        Ok::<_, Error>(())
+    })?;
+    let secs = start.elapsed().as_secs_f64();
+    let done = TOTAL / tasks * tasks;
+    let fsyncs = wal.stats().fsyncs - before;
+    if wal.durable_index() != done {
+        return Err(format!("{} durable, want {done}", wal.durable_index()).into());
+    }
+    check_all(&wal)?;
+    Arc::try_unwrap(wal).map_err(|_| "still shared")?.close()?;
+    Ok((done as f64 / secs, done as f64 / fsyncs as f64))
+}
+
+/// Every entry of the log reads back as one of the payloads written.
+fn check_all(wal: &Wal) -> Result<()> {
+    let mut n = 0;
+    for raw in wal.iter()? {
+        if raw?.payload().len() != SMALL {
+            return Err("a payload changed".into());
+        }
+        n += 1;
+    }
+    if n != wal.last_index() {
+        return Err(format!("{n} entries read, {} appended", wal.last_index()).into());
+    }
+    Ok(())
+}
+
+/// Median and p99 of the time from `append` returning to the follower yielding the entry.
+fn follower_latency(dir: &Path, n: u64) -> Result<(Duration, Duration)> {
+    let wal = Arc::new(Wal::open(dir, Options::default())?);
+    let returned: Arc<Mutex<Vec<Option<Instant>>>> =
+        Arc::new(Mutex::new(vec![None; n as usize + 1]));
+    let mut follower = wal.follow(1)?;
+    let seen = std::thread::spawn(move || -> Result<Vec<(u64, Instant)>> {
+        let mut seen = Vec::new();
+        while seen.len() < n as usize {
+            let raw = follower.next().ok_or("the follower ended early")??;
+            seen.push((raw.index(), Instant::now()));
+        }
+        Ok(seen)
+    });
+    for i in 1..=n {
+        let index = wal.append(&payload(i))?;
+        returned.lock().map_err(|_| "poisoned")?[index as usize] = Some(Instant::now());
+        // An application's pace, not a flood: one entry every 200 µs.
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    let seen = seen.join().map_err(|_| "follower panicked")??;
+    let returned = returned.lock().map_err(|_| "poisoned")?;
+    let mut lat: Vec<Duration> = seen
+        .iter()
+        .map(|&(i, at)| {
+            returned[i as usize].map_or(Duration::ZERO, |r| at.saturating_duration_since(r))
+        })
+        .collect();
+    lat.sort_unstable();
+    Ok((lat[lat.len() / 2], lat[lat.len() * 99 / 100]))
+}
+
+/// Entries/s of a follower from the start of a 1,000,000-entry log, and of `iter`.
+fn backlog(dir: &Path) -> Result<(f64, f64)> {
+    {
+        let wal = Wal::open(dir, Options::default().sync(SyncPolicy::Never))?;
+        for i in 0..BACKLOG {
+            wal.append(&payload(i))?;
+        }
+        wal.close()?;
+    }
+    let wal = Wal::open(dir, Options::default())?;
+    let start = Instant::now();
+    let mut n = 0u64;
+    let mut follower = wal.follow(1)?;
+    while n < BACKLOG {
+        let raw = follower.try_next().ok_or("the follower stopped early")??;
+        n += raw.payload().len() as u64 / SMALL as u64;
+    }
+    let follow_rate = BACKLOG as f64 / start.elapsed().as_secs_f64();
+    let start = Instant::now();
+    let mut m = 0u64;
+    for raw in wal.iter()? {
+        m += raw?.payload().len() as u64 / SMALL as u64;
+    }
+    let iter_rate = BACKLOG as f64 / start.elapsed().as_secs_f64();
+    if m != BACKLOG {
+        return Err(format!("iter read {m}").into());
+    }
+    Ok((follow_rate, iter_rate))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut runs = 3;
+    let mut root = std::env::temp_dir();
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--runs" => runs = args.next().ok_or("--runs N")?.parse()?,
+            "--dir" => root = args.next().ok_or("--dir DIR")?.into(),
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let fresh = || tempfile::tempdir_in(&root);
+    println!("Live logs (wal-core, 100 B entries, durable: SyncPolicy::Always), median of {runs}\n");
+    println!("| appenders | appends/s | appends per fsync | vs 8 threads |");
+    println!("|---|---:|---:|---:|");
+    let mut rows: Vec<(String, f64, f64)> = Vec::new();
+    let (mut r, mut p) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        let (rate, per) = threads(fresh()?.path())?;
+        r.push(rate);
+        p.push(per);
+    }
+    rows.push(("8 OS threads (W3)".into(), median(r), median(p)));
+    for n in [64, 1000] {
+        let (mut r, mut p) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (rate, per) = tasks(fresh()?.path(), n)?;
+            r.push(rate);
+            p.push(per);
+        }
+        rows.push((format!("{n} tokio tasks, 2 threads (append_async)"), median(r), median(p)));
+    }
+    let base = rows[0].1;
+    for (name, rate, per) in &rows {
+        println!("| {name} | {rate:.0} | {per:.1} | {:.2}x |", rate / base);
+    }
+    let (p50, p99) = follower_latency(fresh()?.path(), 2_000)?;
+    println!(
+        "\nFollower latency, append returned -> follower yielded (2,000 entries, one per 200 µs): median {p50:.1?}, p99 {p99:.1?}"
+    );
+    let (follow, iter) = backlog(fresh()?.path())?;
+    println!(
+        "Backlog of 1,000,000 × 100 B: follower {:.2} M entries/s, iter {:.2} M entries/s ({:.2}x)",
+        follow / 1e6,
+        iter / 1e6,
+        follow / iter
+    );
+    Ok(())
+}
