@@ -42,8 +42,13 @@ fn a_thousand_tasks_on_two_threads_share_fsyncs_and_none_resolves_before_its_syn
                 tokio::spawn(async move {
                     let mut indexes = Vec::new();
                     for round in 0..ROUNDS {
+                        let syncs_before = fs.stats().syncs;
                         let index = wal.append_async(&Blob::nth(k)).await.unwrap();
                         assert!(wal.durable_index() >= index, "resolved before durable");
+                        assert!(
+                            fs.stats().syncs > syncs_before,
+                            "resolved with no fsync since"
+                        );
                         if k % 25 == 0 && round == 1 {
                             images
                                 .lock()

@@ -26,4 +26,5 @@ mod rotation;
 mod roundtrip;
 mod state;
 mod stats;
+mod tracing_events;
 mod truncation;
