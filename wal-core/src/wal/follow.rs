@@ -126,7 +126,7 @@ impl Follower {
         {
             return Some(Err(e));
         }
-        if let Some(raw) = self.from_backlog(end) {
+        if let Some(raw) = self.next_from_backlog(end) {
             self.next += 1;
             return Some(Ok(raw));
         }
@@ -165,7 +165,7 @@ impl Follower {
     /// The next entry from the sequential reader, when a backlog of entries up to `end` is
     /// ready; `None` to read it by position instead (few entries ready, or the reader
     /// stopped: a cut ended it, or it met an error the positioned read reports again).
-    fn from_backlog(&mut self, end: u64) -> Option<RawEntry> {
+    fn next_from_backlog(&mut self, end: u64) -> Option<RawEntry> {
         if self.backlog.is_none() {
             if end - self.next + 1 < BACKLOG {
                 return None;
