@@ -86,7 +86,7 @@ fn main() -> Outcome {
     let all: Vec<u64> = first.iter().chain(&rest).copied().collect();
     let unique: BTreeSet<u64> = all.iter().copied().collect();
     check(
-        all.len() == total as usize && unique.len() == total as usize,
+        all.len() as u64 == total && unique.len() as u64 == total,
         "every job is processed exactly once",
     )?;
     check(
