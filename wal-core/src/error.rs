@@ -45,7 +45,8 @@ pub enum Error {
         /// The path given to `open`.
         path: PathBuf,
     },
-    /// The log was opened read-only (`RecoveryMode::Salvage`) and a write was attempted.
+    /// The log was opened read-only (`Wal::open_read_only`, or `RecoveryMode::Salvage`) and
+    /// a write was attempted.
     ReadOnly,
     /// The log was shut down ([`Wal::shutdown`](crate::Wal::shutdown)) and a write was
     /// attempted.

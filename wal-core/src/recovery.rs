@@ -118,12 +118,14 @@ struct Plan {
     /// raised to it before the segments below are removed.
     record_low_water: Option<u64>,
 }
-/// Recovers the log in `dir` according to `mode`.
+/// Recovers the log in `dir` according to `mode`; unless `writable`, in memory only (the
+/// plan is not carried out on disk).
 pub(crate) fn recover(
     files: &Arc<OpenFiles>,
     dir: &Path,
     mode: RecoveryMode,
     max_entry_size: u32,
+    writable: bool,
 ) -> Result<Recovered> {
     let fs = files.fs();
     let mut disk = read::read(fs, dir, mode, max_entry_size)?;
@@ -132,7 +134,6 @@ pub(crate) fn recover(
         ..RecoveryReport::default()
     };
     let decision = plan::plan(&mut disk, dir, mode, max_entry_size, &mut report)?;
-    let writable = mode != RecoveryMode::Salvage;
     if writable {
         repair(
             &**fs,
@@ -143,6 +144,9 @@ pub(crate) fn recover(
             &disk.temps,
             &mut report,
         )?;
+    } else if let Some((_, cut)) = &decision.plan.cut {
+        // Read only: the cut is where this reader's log ends; reported, not made.
+        report.cuts.push(cut.clone());
     }
     let (has_low_water, has_cut_mark) = (disk.low_water.is_some(), disk.cut_mark.is_some());
     let Some(log_id) = disk.log_id else {

@@ -24,7 +24,9 @@ impl fmt::Display for Error {
             Self::NotFound { path } => {
                 write!(f, "log directory {} does not exist", path.display())
             }
-            Self::ReadOnly => f.write_str("the log was opened read-only (salvage mode)"),
+            Self::ReadOnly => {
+                f.write_str("the log was opened read-only (open_read_only or salvage mode)")
+            }
             Self::Closed => f.write_str("the log was shut down; reopen it to write"),
             Self::InvalidOptions(what) => write!(f, "invalid options: {what}"),
             Self::InvalidState(what) => write!(f, "invalid state record: {what}"),

@@ -52,6 +52,14 @@ pub(super) fn read(
     mode: RecoveryMode,
     max_entry_size: u32,
 ) -> Result<OnDisk> {
+    // Read before the listing: the writer creates a segment before it raises the mark, so
+    // every segment the mark names is in the listing even while a writer goes on (for
+    // `open_read_only`); a mark that vanishes or changes meanwhile is read again below.
+    let early_high_water = match read_mark(&**fs, dir, HIGH_WATER_MARK, None) {
+        Ok(mark) => Some(mark),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
     let names = fs.list(dir).map_err(|e| Error::io("list", dir, e))?;
     let mut indexed: Vec<(u64, String)> = names
         .iter()
@@ -115,10 +123,10 @@ pub(super) fn read(
     } else {
         None
     };
-    let high_water = if has_high_water {
-        Some(read_mark(&**fs, dir, HIGH_WATER_MARK, log_id)?.1)
-    } else {
-        None
+    let high_water = match early_high_water {
+        Some((id, seq)) if has_high_water && log_id.is_none_or(|l| l == id) => Some(seq),
+        _ if has_high_water => Some(read_mark(&**fs, dir, HIGH_WATER_MARK, log_id)?.1),
+        _ => None,
     };
     Ok(OnDisk {
         names,

@@ -49,10 +49,32 @@ impl Wal {
     ///   [`Error::ForeignSegment`] for damage the recovery mode does not accept (files are
     ///   left untouched);
     /// - [`Error::Io`] when the file system fails (never taken for damage).
-    pub fn open(dir: impl AsRef<Path>, mut opts: Options) -> Result<Self> {
+    pub fn open(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
+        Self::open_with(dir.as_ref(), opts, false)
+    }
+
+    /// Opens the log in `dir` for reading only, while another process may be writing it:
+    /// it takes no directory lock, never writes, cuts, removes or quarantines anything,
+    /// and sees the entries written when it opened (open it again to see later ones).
+    /// Recovery runs by [`Options::recovery`] as it would at [`Wal::open`], but only in
+    /// memory: a torn tail (or a frame the writer is writing now) ends the log where the
+    /// last complete frame ends, and is reported in [`Wal::recovery_report`] as a cut that
+    /// was not made; damage the mode does not accept is returned as an error, as `open`
+    /// does. [`RecoveryMode::Salvage`] reads past damage, reporting each place.
+    ///
+    /// Writes return [`Error::ReadOnly`]. A directory that does not exist is
+    /// [`Error::NotFound`] whatever [`Options::create_if_missing`] says.
+    ///
+    /// # Errors
+    /// As [`Wal::open`], except [`Error::Locked`].
+    pub fn open_read_only(dir: impl AsRef<Path>, opts: Options) -> Result<Self> {
+        Self::open_with(dir.as_ref(), opts, true)
+    }
+
+    fn open_with(dir: &Path, mut opts: Options, read_only: bool) -> Result<Self> {
         opts.validate()?;
-        let dir = dir.as_ref().to_path_buf();
-        let _span = tracing::info_span!("wal.open", dir = %dir.display()).entered();
+        let dir = dir.to_path_buf();
+        let _span = tracing::info_span!("wal.open", dir = %dir.display(), read_only).entered();
         // Every sync the log makes, from recovery on, is counted and timed here.
         let syncs = Arc::new(SyncCounters::new(
             opts.slow_fsync,
@@ -60,13 +82,18 @@ impl Wal {
         ));
         opts.fs = Arc::new(ObservedFs::new(Arc::clone(&opts.fs), Arc::clone(&syncs)));
         let files = Arc::new(OpenFiles::new(Arc::clone(&opts.fs), opts.max_open_files));
-        let dir_lock = lock_dir(&opts, &dir)?;
-        let read_only = opts.recovery == RecoveryMode::Salvage;
+        let read_only = read_only || opts.recovery == RecoveryMode::Salvage;
+        let dir_lock = if read_only {
+            check_dir(&opts, &dir, false)?;
+            None
+        } else {
+            Some(lock_dir(&opts, &dir)?)
+        };
         let rec = {
             let _span = tracing::info_span!("wal.recover", mode = ?opts.recovery).entered();
-            recovery::recover(&files, &dir, opts.recovery, opts.max_entry_size)?
+            recovery::recover(&files, &dir, opts.recovery, opts.max_entry_size, !read_only)?
         };
-        for cut in &rec.report.cuts {
+        for cut in rec.report.cuts.iter().filter(|_| !read_only) {
             tracing::warn!(segment = %cut.segment.display(), offset = cut.offset, bytes = cut.bytes, reason = ?cut.reason, "wal: recovery cut the log");
         }
         let log_id = if rec.segments.is_empty() && rec.log_id == 0 {
@@ -128,7 +155,7 @@ impl Wal {
             wakers: super::follow::Wakers::default(),
             state_lock: Mutex::new(()),
             notices: super::notify::Notices::default(),
-            dir_lock: Mutex::new(Some(dir_lock)),
+            dir_lock: Mutex::new(dir_lock),
             closed: std::sync::atomic::AtomicBool::new(false),
             counters: super::stats::Counters::default(),
             syncs,
@@ -158,21 +185,28 @@ impl Wal {
     }
 }
 
-/// Checks (or creates) the directory `dir` and locks it against other `Wal`s.
-fn lock_dir(opts: &Options, dir: &Path) -> Result<Box<dyn DirLock>> {
+/// Checks that `dir` is a directory, creating it when missing if `create` is on and
+/// `create_if_missing` too.
+fn check_dir(opts: &Options, dir: &Path, create: bool) -> Result<()> {
     let fs = &opts.fs;
     match fs.is_dir(dir) {
-        Ok(true) => {}
-        Ok(false) => return Err(Error::NotADirectory { path: dir.into() }),
+        Ok(true) => Ok(()),
+        Ok(false) => Err(Error::NotADirectory { path: dir.into() }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if !opts.create_if_missing {
+            if !(create && opts.create_if_missing) {
                 return Err(Error::NotFound { path: dir.into() });
             }
             fs.create_dir_all(dir)
-                .map_err(|e| Error::io("create directory", dir, e))?;
+                .map_err(|e| Error::io("create directory", dir, e))
         }
-        Err(e) => return Err(Error::io("stat", dir, e)),
+        Err(e) => Err(Error::io("stat", dir, e)),
     }
+}
+
+/// Checks (or creates) the directory `dir` and locks it against other `Wal`s.
+fn lock_dir(opts: &Options, dir: &Path) -> Result<Box<dyn DirLock>> {
+    check_dir(opts, dir, true)?;
+    let fs = &opts.fs;
     fs.lock_dir(dir).map_err(|e| {
         if e.kind() == std::io::ErrorKind::WouldBlock {
             Error::Locked { path: dir.into() }

@@ -20,6 +20,7 @@ mod notify;
 mod open_files;
 mod options_change;
 mod random_access;
+mod read_only;
 mod registry;
 mod restart;
 mod rotation;
