@@ -57,6 +57,17 @@ pub trait Entry: Sized {
     /// # Errors
     /// [`DecodeError`] when the payload is not a valid encoding or the type id is unknown.
     fn decode(type_id: u8, payload: &[u8]) -> Result<Self, DecodeError>;
+
+    /// A name for the entries of type id `type_id`, for people reading a log (the `wal`
+    /// inspector's `dump` and `stats`, and its `--type` filter): `#[derive(WalEntry)]`
+    /// gives a struct's name, or an enum variant's.
+    ///
+    /// Default: `None` (the inspector shows the number).
+    #[must_use]
+    fn type_name(type_id: u8) -> Option<&'static str> {
+        let _ = type_id;
+        None
+    }
 }
 
 /// An entry as read from the log: index, type, flags and payload, not decoded.

@@ -132,7 +132,7 @@ pub use options::{Options, SyncPolicy};
 pub use recovery::{Cut, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
 pub use sealed::{SealedHook, SealedSegment};
-pub use wal::{Durable, Follower, Latency, RecoverySummary, Stats, Wal};
+pub use wal::{Durable, Follower, Latency, RecoverySummary, SegmentInfo, Stats, Wal};
 
 pub use codec::{Codec, Reader};
 

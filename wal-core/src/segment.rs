@@ -273,6 +273,11 @@ impl Segment {
         self.footer_at.store(at, Ordering::Release);
     }
 
+    /// Whether the segment ends with a footer (sealed).
+    pub(crate) fn is_sealed(&self) -> bool {
+        self.footer_at.load(Ordering::Acquire) != 0
+    }
+
     /// Whether the positions can be dropped and reloaded: the segment has a footer and is
     /// not salvaged.
     pub(crate) fn can_release_positions(&self) -> bool {

@@ -24,6 +24,8 @@ mod durable;
 pub use durable::Durable;
 mod follow;
 pub use follow::Follower;
+mod inspect;
+pub use inspect::SegmentInfo;
 mod notify;
 mod open;
 mod read;

@@ -124,6 +124,10 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
     let generics = generics(input, krate);
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let p = quote! { #krate::__private };
+    let names: Vec<String> = match &input.data {
+        Data::Struct(_) => vec![name.to_string()],
+        Data::Enum(variants) => variants.iter().map(|v| v.ident.to_string()).collect(),
+    };
     let (ids, type_id, ignorable, encode, decode, inherent) = match &input.data {
         Data::Struct(v) => {
             let (id, _) = v
@@ -213,6 +217,13 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             fn encode(&self, __wal_out: &mut #p::Vec<u8>) -> ::core::result::Result<(), #p::EncodeError> {
                 #encode
                 ::core::result::Result::Ok(())
+            }
+
+            fn type_name(__wal_type_id: u8) -> ::core::option::Option<&'static str> {
+                match __wal_type_id {
+                    #(#ids => ::core::option::Option::Some(#names),)*
+                    _ => ::core::option::Option::None,
+                }
             }
 
             #[inline]

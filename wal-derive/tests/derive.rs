@@ -189,3 +189,13 @@ fn unknown_types_and_bad_payloads_are_errors_not_panics() {
     let _: Option<u8> = None;
     let _: u8 = Default::default();
 }
+
+#[test]
+fn type_names_are_the_struct_or_the_variant() {
+    assert_eq!(Named::type_name(10), Some("Named"));
+    assert_eq!(Named::type_name(11), None);
+    assert_eq!(Unit::type_name(12), Some("Unit"));
+    assert_eq!(Op::type_name(1), Some("Put"));
+    assert_eq!(Op::type_name(2), Some("Delete"));
+    assert_eq!(Op::type_name(200), None);
+}

@@ -13,6 +13,7 @@
 //! | `raft_log` | entries with a term, `get_range`, `truncate_back` on conflict, `truncate_front` after a snapshot |
 //! | `replicated_kv` | three openraft nodes in one process on `wal-openraft`, a restart and a leader change |
 //! | `job_queue` | a producer appends jobs; a consumer follows, saves its position, resumes after a restart, drops processed jobs |
+//! | `inspect` | your own `wal` inspector in three lines, typed with your entries |
 //! | `async_server` | 1,000 tokio tasks each answer once their entry is durable (`append_async`), sharing fsyncs |
 //!
 //! Run one with `cargo run --release -p wal-examples --example quickstart`.
