@@ -21,3 +21,5 @@ fi
 # Live logs: async durable appends (64 and 1,000 tokio tasks) against 8 threads, follower
 # latency, and a follower replaying a backlog against `iter`.
 ./target/release/live
+# The inspector: `wal verify` and `wal stats` on a 1 GiB log against a plain sequential read.
+./target/release/inspect

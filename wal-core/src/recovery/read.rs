@@ -92,6 +92,7 @@ pub(super) fn read(
     let closed_at = cut_mark.map(|(_, index)| index);
 
     let mut found: Vec<Found> = Vec::with_capacity(indexed.len());
+    let mut scratch = Vec::new();
     let mut short_tail = None;
     let mut log_id = None;
     for (i, (name_index, name)) in indexed.iter().enumerate() {
@@ -101,7 +102,15 @@ pub(super) fn read(
             name_index: *name_index,
             is_last,
         };
-        match read_segment(&**fs, at, &mut log_id, mode, max_entry_size, closed_at)? {
+        match read_segment(
+            &**fs,
+            at,
+            &mut log_id,
+            mode,
+            max_entry_size,
+            closed_at,
+            &mut scratch,
+        )? {
             Read::Segment(f) => found.push(f),
             Read::ShortTail(t) => {
                 short_tail = Some(t);
@@ -157,6 +166,7 @@ fn read_segment(
     mode: RecoveryMode,
     max_entry_size: u32,
     closed_at: Option<u64>,
+    scratch: &mut Vec<u8>,
 ) -> Result<Read> {
     let SegmentAt {
         path,
@@ -223,9 +233,13 @@ fn read_segment(
                         .map_err(read_err)?;
                 Body::Scanned { bytes, scan }
             } else {
-                let mut bytes = io::read_range(&*file, 0, n).map_err(read_err)?;
+                // Read into the buffer the previous segment used: a fresh allocation per
+                // segment cost more in page faults than the scan itself.
+                scratch.clear();
+                scratch.resize(n, 0);
+                io::read_exact_at(&*file, scratch, 0).map_err(read_err)?;
                 let scan = segment::scan(
-                    &bytes,
+                    scratch,
                     header.first_index,
                     seed,
                     max_entry_size,
@@ -233,9 +247,11 @@ fn read_segment(
                 );
                 // Only the last segment's bytes and a damaged one's are used after its
                 // scan: memory stays bounded by a few segments, not the log.
-                if !is_last && damage(&scan, false).is_none() {
-                    bytes = Vec::new();
-                }
+                let bytes = if !is_last && damage(&scan, false).is_none() {
+                    Vec::new()
+                } else {
+                    std::mem::take(scratch)
+                };
                 Body::Scanned { bytes, scan }
             }
         }

@@ -1,0 +1,112 @@
+//! `wal verify` and `wal stats` on a 1 GiB log against a plain sequential read of the same
+//! files (the page-cache read bandwidth: 1 MiB reads, no checks), warm cache, in one run.
+//!
+//!   cargo run --release --bin inspect -- [--dir DIR] [--entry BYTES]
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Instant;
+
+use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+
+const TOTAL: u64 = 1 << 30;
+
+struct Bytes(Vec<u8>);
+
+impl Entry for Bytes {
+    const TYPE_IDS: &'static [u8] = &[1];
+    fn type_id(&self) -> u8 {
+        1
+    }
+    fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), EncodeError> {
+        out.extend_from_slice(&self.0);
+        Ok(())
+    }
+    fn decode(_: u8, payload: &[u8]) -> std::result::Result<Self, DecodeError> {
+        Ok(Self(payload.to_vec()))
+    }
+}
+
+/// Seconds to read every file of `dir` sequentially, and the bytes read.
+fn plain_read(dir: &Path) -> Result<(f64, u64)> {
+    let start = Instant::now();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut bytes = 0;
+    for e in std::fs::read_dir(dir)? {
+        let mut f = std::fs::File::open(e?.path())?;
+        loop {
+            let n = f.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+        }
+    }
+    Ok((start.elapsed().as_secs_f64(), bytes))
+}
+
+/// Seconds `wal CMD dir` takes (its output discarded), checking its exit code.
+fn wal(cmd: &str, dir: &Path) -> Result<f64> {
+    let start = Instant::now();
+    let code = wal_cli::run_with(&wal_cli::Types::untyped(), ["wal".as_ref(), cmd.as_ref(), dir.as_os_str()]);
+    let secs = start.elapsed().as_secs_f64();
+    if code != std::process::ExitCode::SUCCESS {
+        return Err(format!("wal {cmd} failed").into());
+    }
+    Ok(secs)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() -> Result<()> {
+    let mut args = std::env::args().skip(1);
+    let mut root = std::env::temp_dir();
+    let mut entry = 4096usize;
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--dir" => root = args.next().ok_or("--dir DIR")?.into(),
+            "--entry" => entry = args.next().ok_or("--entry BYTES")?.parse()?,
+            other => return Err(format!("unknown argument {other}").into()),
+        }
+    }
+    let tmp = tempfile::tempdir_in(&root)?;
+    let dir = tmp.path();
+    let keep = std::env::var_os("WAL_BENCH_KEEP").is_some();
+    {
+        let wal = Wal::open(dir, Options::default().sync(SyncPolicy::Never))?;
+        let e = Bytes(vec![0x5a; entry]);
+        for _ in 0..TOTAL / entry as u64 {
+            wal.append(&e)?;
+        }
+        wal.close()?;
+    }
+    let _ = std::fs::remove_file(dir.join("LOCK"));
+    plain_read(dir)?; // warm the page cache
+    let (mut read, mut verify, mut stats) = (Vec::new(), Vec::new(), Vec::new());
+    let mut bytes = 0;
+    for _ in 0..3 {
+        let (secs, b) = plain_read(dir)?;
+        read.push(secs);
+        bytes = b;
+        verify.push(wal("verify", dir)?);
+        stats.push(wal("stats", dir)?);
+    }
+    let gbps = |s: f64| bytes as f64 / s / 1e9;
+    let (read, verify, stats) = (median(read), median(verify), median(stats));
+    eprintln!();
+    println!("1 GiB log of {entry} B entries ({bytes} bytes in files), warm page cache, median of 3:");
+    println!("| | GB/s | vs plain read |");
+    println!("|---|---:|---:|");
+    println!("| plain sequential read (1 MiB reads) | {:.2} | 1.00 |", gbps(read));
+    println!("| wal verify | {:.2} | {:.2} |", gbps(verify), read / verify);
+    println!("| wal stats | {:.2} | {:.2} |", gbps(stats), read / stats);
+    if keep {
+        println!("kept: {}", tmp.keep().display());
+    }
+    Ok(())
+}
