@@ -103,9 +103,37 @@ fn info_dump_stats_and_verify_on_a_clean_log() {
     assert!(stats.contains("\n  7   "), "{stats}");
     assert!(stats.contains("payload size: p50 12 B"), "{stats}");
 
-    let (code, verify, _) = wal(&["verify"], dir.path());
+    let (code, verify, err) = wal(&["verify"], dir.path());
     assert_eq!(code, 0, "{verify}");
     assert!(verify.starts_with("ok: "), "{verify}");
+    assert!(err.is_empty(), "nothing on stderr when piped: {err}");
+}
+
+#[test]
+fn stats_output_is_stable() {
+    let dir = log(300);
+    let (code, stats, _) = wal(&["stats"], dir.path());
+    assert_eq!(code, 0);
+    let names: Vec<String> = segments(dir.path())
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let head = "300 entries, 3492 payload bytes
+
+by type:
+  type                          entries          bytes   share
+  7                                 300           3492  100.0%
+
+payload size: p50 12 B, p90 12 B, p99 12 B, max 12 B
+
+by segment:
+";
+    assert!(stats.starts_with(head), "{stats}");
+    let rows: Vec<&str> = stats[head.len()..].lines().collect();
+    assert_eq!(rows.len(), names.len());
+    for (row, name) in rows.iter().zip(&names) {
+        assert!(row.starts_with(&format!("  {name}  ")), "{row}");
+    }
 }
 
 #[test]

@@ -25,14 +25,51 @@ fn clean(dir: &Path) -> Option<(usize, u64)> {
     {
         wal.get_raw(s.first_index.max(wal.first_index())).ok()?;
     }
+    let progress = Progress::new(segments.iter().map(|s| s.bytes).sum());
     let mut entries = 0;
     if wal.last_index() >= wal.first_index() {
         for raw in wal.iter().ok()? {
-            raw.ok()?;
+            progress.add(raw.ok()?.payload().len());
             entries += 1;
         }
     }
+    progress.finish();
     Some((segments.len(), entries))
+}
+
+/// A progress bar on stderr, shown only on a terminal and for logs over 256 MB.
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    const SHOWN_FROM: u64 = 256 << 20;
+
+    fn new(total: u64) -> Self {
+        use std::io::IsTerminal;
+        let shown = total >= Self::SHOWN_FROM && std::io::stderr().is_terminal();
+        Self(shown.then(|| {
+            let bar = indicatif::ProgressBar::new(total);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "verifying {bar:40} {bytes}/{total_bytes} ({bytes_per_sec}, {eta} left)",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            bar
+        }))
+    }
+
+    fn add(&self, payload: usize) {
+        if let Some(bar) = &self.0 {
+            // The frame's header with its payload.
+            bar.inc(payload as u64 + 18);
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 pub(crate) fn run(dir: &Path, out: &mut impl Write) -> Result<u8, String> {
