@@ -13,6 +13,8 @@ use std::hash::{BuildHasher, Hash};
 
 use crate::entry::DecodeError;
 
+mod time;
+
 /// Reads values out of a payload, front to back.
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
@@ -121,8 +123,18 @@ fn put_len(len: usize, out: &mut Vec<u8>) {
 /// A type that can be a field of a derived entry.
 ///
 /// Implemented for the integer types, floats, `bool`, `char`, `String`, `Vec<T>`,
-/// `Option<T>`, `[T; N]`, tuples up to 8, `Box<T>`, `BTreeMap`, `HashMap` and `()`; derive it
-/// for your own types with `#[derive(WalCodec)]`.
+/// `Option<T>`, `[T; N]`, tuples up to 8, `Box<T>`, `BTreeMap`, `HashMap`, `()`,
+/// `Duration` and `SystemTime`; derive it for your own types with `#[derive(WalCodec)]`.
+///
+/// A field of another crate's type (`uuid::Uuid`, `chrono::DateTime`) has three ways in:
+/// a `#[wal(with = "module")]` on the field (a module with `encode` and `decode`
+/// functions), a newtype of yours deriving `WalCodec`, or the whole entry in a serde format
+/// (`#[wal(serde = postcard)]`, features `json`, `postcard`, `bincode`).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a field of a `WalEntry`: it does not implement `Codec`",
+    label = "this field's type has no `Codec`",
+    note = "three ways out: `#[derive(WalCodec)]` on the type if it is yours; `#[wal(with = \"module\")]` on the field (a module with `encode` and `decode`); or `#[wal(type_id = N, serde = postcard)]` (or `json`, `bincode`) on the entry, to encode it with serde"
+)]
 pub trait Codec: Sized {
     /// The fewest bytes a value encodes to (bounds lengths before allocating).
     const MIN_SIZE: usize;

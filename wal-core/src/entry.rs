@@ -3,6 +3,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::compression::CODEC_MASK;
 pub use crate::error::{DecodeError, EncodeError};
 use crate::error::{Error, Result};
 use crate::format::FLAG_IGNORABLE;
@@ -99,7 +100,10 @@ pub(crate) struct EntryRef<'a> {
     pub index: u64,
     pub type_id: u8,
     pub flags: u8,
+    /// The payload as stored: compressed when `flags` name a codec.
     pub payload: &'a [u8],
+    /// The most a compressed payload may restore to (the maximum entry size).
+    pub max: u32,
 }
 
 impl EntryRef<'_> {
@@ -116,7 +120,18 @@ impl EntryRef<'_> {
                 type_id: self.type_id,
             });
         }
-        T::decode(self.type_id, self.payload).map_err(|e| self.decode_error(e))
+        // Decompressed only now, after the type matched: skipping by type costs nothing.
+        let payload = self.plain_payload()?;
+        T::decode(self.type_id, &payload).map_err(|e| self.decode_error(e))
+    }
+
+    /// The payload as `encode` wrote it: decompressed if it is stored compressed.
+    fn plain_payload(&self) -> Result<std::borrow::Cow<'_, [u8]>> {
+        if self.flags & CODEC_MASK == 0 {
+            return Ok(std::borrow::Cow::Borrowed(self.payload));
+        }
+        crate::compression::decompress(self.index, self.flags, self.payload, self.max)
+            .map(std::borrow::Cow::Owned)
     }
 
     fn decode_error(&self, e: DecodeError) -> Error {
@@ -133,15 +148,39 @@ impl EntryRef<'_> {
         }
     }
 
-    /// The entry, owning a copy of its payload.
-    pub(crate) fn to_owned(self) -> RawEntry {
-        self.with_payload(Payload::Owned(Arc::from(self.payload)))
+    /// The entry, owning a copy of its payload (decompressed, if it was stored compressed).
+    ///
+    /// # Errors
+    /// [`Error::Compression`] for a compressed payload that cannot be restored.
+    pub(crate) fn to_owned(self) -> Result<RawEntry> {
+        if self.flags & CODEC_MASK != 0 {
+            return self.decompressed();
+        }
+        Ok(self.with_payload(Payload::Owned(Arc::from(self.payload))))
     }
 
-    /// The entry, sharing `buf`, whose `range` is this entry's payload.
-    pub(crate) fn shared(self, buf: &Arc<Vec<u8>>, range: std::ops::Range<usize>) -> RawEntry {
+    /// The entry, sharing `buf`, whose `range` is this entry's payload (or owning it
+    /// decompressed, if it was stored compressed).
+    ///
+    /// # Errors
+    /// As [`EntryRef::to_owned`].
+    pub(crate) fn shared(
+        self,
+        buf: &Arc<Vec<u8>>,
+        range: std::ops::Range<usize>,
+    ) -> Result<RawEntry> {
+        if self.flags & CODEC_MASK != 0 {
+            return self.decompressed();
+        }
         debug_assert_eq!(buf.get(range.clone()), Some(self.payload));
-        self.with_payload(Payload::Shared(Arc::clone(buf), range))
+        Ok(self.with_payload(Payload::Shared(Arc::clone(buf), range)))
+    }
+
+    fn decompressed(self) -> Result<RawEntry> {
+        let plain = self.plain_payload()?.into_owned();
+        let mut raw = self.with_payload(Payload::Owned(Arc::from(plain)));
+        raw.flags &= !CODEC_MASK;
+        Ok(raw)
     }
 
     fn with_payload(self, payload: Payload) -> RawEntry {
@@ -161,6 +200,8 @@ impl RawEntry {
             type_id: self.type_id,
             flags: self.flags,
             payload: self.payload(),
+            // A `RawEntry` holds its payload restored: nothing left to decompress.
+            max: u32::MAX,
         }
     }
 

@@ -119,6 +119,18 @@ pub enum Error {
         /// What the decoder reported.
         source: DecodeError,
     },
+    /// A compressed entry's payload could not be restored: its codec is not in this build
+    /// (enable the feature the message names), it would exceed the maximum entry size (a
+    /// decompression bomb is refused before anything is allocated), or its bytes are
+    /// damaged.
+    Compression {
+        /// The entry's index.
+        index: u64,
+        /// The codec its frame names (`lz4`, `zstd`).
+        codec: &'static str,
+        /// What went wrong.
+        reason: String,
+    },
     /// An entry did not encode.
     Encode {
         /// The entry's type id.

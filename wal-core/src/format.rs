@@ -38,7 +38,7 @@
 //! | 0 | 4 | masked CRC-32 of bytes `4..18 + len`, seeded with the log identity |
 //! | 4 | 4 | payload length `len` |
 //! | 8 | 1 | entry type: `1..=255` for user entries, `0` for the log's own frames |
-//! | 9 | 1 | flags: bit 0 [`FLAG_IGNORABLE`], bit 1 [`FLAG_BATCH_MORE`]; the others are reserved and must be `0` |
+//! | 9 | 1 | flags: bit 0 [`FLAG_IGNORABLE`], bit 1 [`FLAG_BATCH_MORE`], bits 2–3 [`FLAG_CODEC`]; the others are reserved and must be `0` |
 //! | 10 | 8 | index: the entry's 1-based position in the log |
 //! | 18 | len | payload |
 //!
@@ -49,6 +49,10 @@
 //! - A length above the configured maximum entry size is damage, never an allocation.
 //! - An all-zero frame header is never valid (type 0 frames always carry a kind byte, user
 //!   frames have index ≥ 1): zeros, as left by preallocation, read as the end of the segment.
+//! - A payload compressed ([`FLAG_CODEC`] not `00`) is stored as `original length u32 |
+//!   compressed bytes`; the length is at most the maximum entry size (checked before
+//!   anything is allocated), and the CRC covers the stored bytes. The entry type stays
+//!   outside the compressed part.
 //! - [`FLAG_BATCH_MORE`] is set on every frame of an `append_batch` but the last: recovery
 //!   drops a batch whose last frame is missing, so a batch is all or nothing after a crash.
 //!
@@ -135,7 +139,10 @@ pub const FLAG_IGNORABLE: u8 = 0b01;
 /// Frame flag: this frame is part of a batch and is not its last frame.
 pub const FLAG_BATCH_MORE: u8 = 0b10;
 /// Flags a version-1 reader understands; any other bit set makes the frame invalid.
-pub const KNOWN_FLAGS: u8 = FLAG_IGNORABLE | FLAG_BATCH_MORE;
+pub const KNOWN_FLAGS: u8 = FLAG_IGNORABLE | FLAG_BATCH_MORE | FLAG_CODEC;
+/// Flag bits 2–3: the codec of a compressed payload: `01` lz4, `10` zstd (`11` is reserved
+/// and refused); `00` a payload stored as its entry encoded it.
+pub const FLAG_CODEC: u8 = 0b1100;
 /// First payload byte of a sync-marker frame.
 pub const KIND_SYNC_MARKER: u8 = 1;
 /// First payload byte of a footer frame.

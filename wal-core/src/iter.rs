@@ -289,7 +289,7 @@ impl Iter {
     /// The next entry, borrowed from the read buffer until the next call: no copy.
     pub(crate) fn next_ref(&mut self) -> Option<Result<EntryRef<'_>>> {
         let item = self.advance()?;
-        Some(item.map(|f| f.entry_ref(&self.buf)))
+        Some(item.map(|f| f.entry_ref(&self.buf, self.max_entry_size)))
     }
 }
 
@@ -302,12 +302,13 @@ struct Framed {
 }
 
 impl Framed {
-    fn entry_ref(self, buf: &[u8]) -> EntryRef<'_> {
+    fn entry_ref(self, buf: &[u8], max: u32) -> EntryRef<'_> {
         EntryRef {
             index: self.index,
             type_id: self.type_id,
             flags: self.flags,
             payload: buf.get(self.payload).unwrap_or_default(),
+            max,
         }
     }
 }
@@ -316,9 +317,9 @@ impl Iterator for Iter {
 
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.advance()?;
-        Some(item.map(|f| {
+        Some(item.and_then(|f| {
             let range = f.payload.clone();
-            let entry = f.entry_ref(&self.buf);
+            let entry = f.entry_ref(&self.buf, self.max_entry_size);
             if self.copying {
                 entry.to_owned()
             } else {

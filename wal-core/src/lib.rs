@@ -93,10 +93,12 @@ pub mod __private;
 #[cfg(any(test, feature = "testing"))]
 mod bytes_entry;
 pub mod codec;
+mod compression;
 mod cuts;
 mod entry;
 mod error;
 pub mod format;
+pub mod formats;
 pub mod io;
 mod iter;
 mod le;
@@ -124,6 +126,7 @@ pub mod testing;
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;
 
+pub use compression::Compression;
 pub use entry::{DecodeError, EncodeError, Entry, RawEntry};
 pub use error::{CorruptionKind, Error, Result};
 pub use iter::Iter;

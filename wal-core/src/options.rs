@@ -96,6 +96,14 @@ pub struct Options {
     pub preallocate: bool,
     /// Whether `open` creates the directory when it is missing. Default: `true`.
     pub create_if_missing: bool,
+    /// How payloads are compressed: each entry's payload of at least
+    /// [`Options::compress_above`] bytes is stored compressed when that makes it smaller,
+    /// the codec recorded in its frame, so a log mixes compressed and plain entries and any
+    /// reader with the codec's feature reads both. Batches compress entry by entry; the type
+    /// id stays uncompressed. Default: `None`.
+    pub compression: Option<crate::Compression>,
+    /// Payloads shorter than this are never compressed. Default: 512 bytes.
+    pub compress_above: usize,
     /// An fdatasync that takes at least this long is logged (`tracing`, warn, with the
     /// file and the time it took). Default: 1 second.
     pub slow_fsync: std::time::Duration,
@@ -122,6 +130,8 @@ impl Default for Options {
             max_open_files: 64,
             preallocate: true,
             create_if_missing: true,
+            compression: None,
+            compress_above: 512,
             slow_fsync: std::time::Duration::from_secs(1),
             on_sealed: None,
             fs: Arc::new(RealFs),
@@ -183,6 +193,21 @@ impl Options {
     #[must_use]
     pub fn max_cached_positions(mut self, bytes: u64) -> Self {
         self.max_cached_positions = bytes;
+        self
+    }
+
+    /// Sets [`Options::compression`] (and leaves [`Options::compress_above`] as it is).
+    /// Checked at open: a codec whose feature is off is [`Error::InvalidOptions`].
+    #[must_use]
+    pub fn compression(mut self, codec: Option<crate::Compression>) -> Self {
+        self.compression = codec;
+        self
+    }
+
+    /// Sets [`Options::compress_above`].
+    #[must_use]
+    pub fn compress_above(mut self, bytes: usize) -> Self {
+        self.compress_above = bytes;
         self
     }
 
@@ -270,6 +295,13 @@ impl Options {
             return Err(Error::InvalidOptions(
                 "max_segments must be at least 1".into(),
             ));
+        }
+        if let Some(c) = self.compression.filter(|c| !c.is_available()) {
+            return Err(Error::InvalidOptions(format!(
+                "compression {} needs wal-core's `{}` feature",
+                c.name(),
+                c.name()
+            )));
         }
         if self.max_open_files == 0 {
             return Err(Error::InvalidOptions(

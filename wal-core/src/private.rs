@@ -6,6 +6,9 @@ pub use crate::entry::{DecodeError, EncodeError, Entry};
 pub use crate::registry::EntryRegistry;
 pub use std::vec::Vec;
 
+#[cfg(any(feature = "json", feature = "postcard", feature = "bincode"))]
+pub use serde;
+
 /// A registry of every type id of `T`; the derive has checked they are distinct.
 #[must_use]
 pub fn registry_of<T: Entry + Send + 'static>() -> EntryRegistry {

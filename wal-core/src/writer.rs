@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::compression;
 use crate::entry::Entry;
 use crate::error::{Error, Result};
 use crate::format::{self, FLAG_BATCH_MORE, FLAG_IGNORABLE, FRAME_HEADER_LEN, HEADER_LEN};
@@ -43,6 +44,9 @@ pub(crate) struct Limits {
     pub max_entry_size: u32,
     /// The most one unit may take: [`MAX_UNIT`] (smaller in tests).
     pub max_unit: u64,
+    /// The codec payloads of at least `compress_above` bytes are compressed with.
+    pub compression: Option<crate::Compression>,
+    pub compress_above: usize,
 }
 
 /// Encoded frames waiting to be written, and the index the next entry gets.
@@ -58,6 +62,8 @@ pub(crate) struct Pending {
     seg_bytes: u64,
     seg_entries: u64,
     spare: Vec<Vec<u8>>,
+    /// Where a payload is compressed before it replaces the plain one.
+    compressed: Vec<u8>,
     limits: Limits,
     /// Counts the times `truncate_back` reset the buffer: an index assigned in an earlier
     /// epoch was made durable by that truncation's sync (and maybe removed after it).
@@ -76,6 +82,7 @@ impl Pending {
             seg_bytes,
             seg_entries,
             spare: Vec::new(),
+            compressed: Vec::new(),
             limits,
             epoch: 0,
             rotate_next: false,
@@ -135,6 +142,14 @@ impl Pending {
                 return Err(err);
             }
             let mut flags = if e.ignorable() { FLAG_IGNORABLE } else { 0 };
+            if let Some(codec) = limits.compression.filter(|_| size >= limits.compress_above) {
+                let payload = &chunk.bytes[start + FRAME_HEADER_LEN..];
+                if let Some(bits) = compression::compress(codec, payload, &mut self.compressed) {
+                    chunk.bytes.truncate(start + FRAME_HEADER_LEN);
+                    chunk.bytes.extend_from_slice(&self.compressed);
+                    flags |= bits;
+                }
+            }
             if (k as u64) + 1 < n {
                 flags |= FLAG_BATCH_MORE;
             }
@@ -462,6 +477,8 @@ mod tests {
             max_segment_entries: None,
             max_entry_size: 1000,
             max_unit: 10_000,
+            compression: None,
+            compress_above: 512,
         };
         let mut p = Pending::new(1, 64, 0, limits);
         assert_eq!(p.push(&[Raw(vec![1; 500])]).unwrap(), 1);

@@ -44,6 +44,20 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         dir.extend_from_slice(seg);
     }
     out.push(("directory", "seed-golden".into(), dir));
+    // A payload as each codec stores it (the first byte picks the codec), and one plain.
+    for (pick, name, stored) in [
+        (0u8, "plain", b"plain payload".to_vec()),
+        (1, "lz4", stored_payload(wal_core::Compression::Lz4)),
+        (
+            2,
+            "zstd",
+            stored_payload(wal_core::Compression::Zstd { level: 3 }),
+        ),
+    ] {
+        let mut d = vec![pick];
+        d.extend_from_slice(&stored);
+        out.push(("compressed", format!("seed-{name}"), d));
+    }
     out.push((
         "mutate",
         "seed-clean".into(),
@@ -57,10 +71,31 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     out
 }
 
+/// The stored (compressed) payload of one JSON-like entry appended with `codec`.
+fn stored_payload(codec: wal_core::Compression) -> Vec<u8> {
+    use std::sync::Arc;
+    let fs = wal_core::testing::SimFs::new();
+    let opts = wal_core::Options::default()
+        .file_system(Arc::new(fs.clone()))
+        .preallocate(false)
+        .compression(Some(codec));
+    let wal = wal_core::Wal::open("/seed", opts).unwrap();
+    let text = b"{\"id\":1,\"kind\":\"order_placed\",\"items\":[1,2,3]} ".repeat(30);
+    wal.append(&common::Blob::new(1, text)).unwrap();
+    wal.close().unwrap();
+    let seg = fs
+        .read_file(Path::new("/seed/00000000000000000001.wal"))
+        .unwrap();
+    let len = u32::from_le_bytes(seg[68..72].try_into().unwrap()) as usize;
+    assert_ne!(seg[64 + 9] & 0b1100, 0, "stored compressed");
+    seg[64 + 18..64 + 18 + len].to_vec()
+}
+
 fn run(target: &str, data: &[u8]) {
     match target {
         "segment" => wal_core::fuzz::segment(data),
         "directory" => wal_core::fuzz::directory(data),
+        "compressed" => wal_core::fuzz::compressed(data),
         _ => wal_core::fuzz::mutate(data),
     }
 }
@@ -74,7 +109,7 @@ fn fuzz_corpora_replay_on_stable() {
         }
     }
     let mut inputs = 0;
-    for target in ["segment", "directory", "mutate"] {
+    for target in ["segment", "directory", "mutate", "compressed"] {
         let mut files: Vec<_> = std::fs::read_dir(corpus(target))
             .unwrap()
             .map(|e| e.unwrap().path())

@@ -25,8 +25,9 @@ pub enum Place {
 impl Place {
     fn keys(self) -> &'static [&'static str] {
         match self {
-            Place::EntryStruct => &["type_id", "ignorable", "crate"],
-            Place::EntryEnum | Place::CodecContainer => &["crate"],
+            Place::EntryStruct => &["type_id", "ignorable", "crate", "serde"],
+            Place::EntryEnum => &["crate", "serde"],
+            Place::CodecContainer => &["crate"],
             Place::EntryVariant => &["type_id", "ignorable"],
             Place::CodecVariant => &[],
             Place::EntryField => &["skip", "default", "with"],
@@ -62,6 +63,8 @@ pub struct Attrs {
     pub skip: Option<Span>,
     pub default: Option<Span>,
     pub with: Option<(syn::Path, Span)>,
+    /// `serde = json | postcard | bincode`: the payload in that serde format.
+    pub serde: Option<syn::Ident>,
 }
 
 /// Collects errors so that every mistake is reported at once (serde's `Ctxt`).
@@ -111,7 +114,9 @@ pub fn parse(attrs: &[syn::Attribute], place: Place, errors: &mut Errors) -> Att
                 .unwrap_or_default();
             let allowed = place.keys();
             if !allowed.contains(&key.as_str()) {
-                let known = ["type_id", "ignorable", "crate", "skip", "default", "with"];
+                let known = [
+                    "type_id", "ignorable", "crate", "skip", "default", "with", "serde",
+                ];
                 let msg = if known.contains(&key.as_str()) {
                     format!("`{key}` is not allowed on {}", place.name())
                 } else if allowed.is_empty() {
@@ -160,6 +165,23 @@ pub fn parse(attrs: &[syn::Attribute], place: Place, errors: &mut Errors) -> Att
                             s.span(),
                             "expected a path, as in `crate = \"::wal_core\"`",
                         )),
+                    }
+                }
+                "serde" => {
+                    let value = meta.value()?;
+                    let format: syn::Ident = if value.peek(syn::LitStr) {
+                        let s: syn::LitStr = value.parse()?;
+                        syn::Ident::new(&s.value(), s.span())
+                    } else {
+                        value.parse()?
+                    };
+                    if ["json", "postcard", "bincode"].contains(&format.to_string().as_str()) {
+                        set_once(&mut out.serde, format, &meta.path, errors);
+                    } else {
+                        errors.push(syn::Error::new(
+                            format.span(),
+                            "expected `serde = json`, `serde = postcard` or `serde = bincode` (each needs the wal-core feature of that name)",
+                        ));
                     }
                 }
                 "with" => {

@@ -35,6 +35,55 @@ fn generics(input: &Input<'_>, krate: &syn::Path) -> syn::Generics {
     g
 }
 
+/// The generics with serde's bounds on every type parameter (for `#[wal(serde = ...)]`).
+fn serde_generics(input: &Input<'_>, krate: &syn::Path) -> syn::Generics {
+    let mut g = input.original.generics.clone();
+    let params: Vec<syn::Ident> = g.type_params().map(|p| p.ident.clone()).collect();
+    let where_clause = g.make_where_clause();
+    for p in params {
+        where_clause.predicates.push(syn::parse_quote!(
+            #p: #krate::__private::serde::Serialize + #krate::__private::serde::de::DeserializeOwned
+        ));
+    }
+    g
+}
+
+/// The encode and decode bodies of an entry whose payload is in serde format `format`: the
+/// whole value, then (for an enum) a check that the variant is the frame's type.
+fn serde_bodies(
+    input: &Input<'_>,
+    format: &syn::Ident,
+    krate: &syn::Path,
+    ids: &[u8],
+) -> (TokenStream, TokenStream) {
+    let p = quote! { #krate::__private };
+    // Spanned at the attribute's value: a format whose feature is off is reported there.
+    let module = quote::quote_spanned! {format.span()=> #krate::formats::#format };
+    let name = input.original.ident.to_string();
+    let encode = quote! { #module::encode(self, __wal_out)?; };
+    let check = match &input.data {
+        Data::Struct(_) => quote! {},
+        Data::Enum(_) => quote! {
+            let __wal_found = #krate::Entry::type_id(&__wal_value);
+            if __wal_found != __wal_type_id {
+                return ::core::result::Result::Err(#p::DecodeError::Invalid(::std::format!(
+                    "the payload holds a {} of type id {}, not {}", #name, __wal_found, __wal_type_id
+                )));
+            }
+        },
+    };
+    let decode = quote! {
+        match __wal_type_id {
+            #(#ids)|* => {}
+            _ => return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type_id)),
+        }
+        let __wal_value: Self = #module::decode(__wal_payload)?;
+        #check
+        ::core::result::Result::Ok(__wal_value)
+    };
+    (encode, decode)
+}
+
 fn binding(i: usize) -> syn::Ident {
     format_ident!("__wal_f{}", i)
 }
@@ -119,9 +168,22 @@ fn variant_builders(variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStr
         .collect()
 }
 
+/// The serde format an entry's payload is in, if `#[wal(serde = ...)]` chose one.
+fn serde_format<'a>(input: &'a Input<'_>) -> Option<&'a syn::Ident> {
+    match &input.data {
+        Data::Struct(v) => v.attrs.serde.as_ref(),
+        Data::Enum(_) => input.attrs.serde.as_ref(),
+    }
+}
+
 fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
     let name = &input.original.ident;
-    let generics = generics(input, krate);
+    let format = serde_format(input);
+    let generics = if format.is_some() {
+        serde_generics(input, krate)
+    } else {
+        generics(input, krate)
+    };
     let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let p = quote! { #krate::__private };
     let names: Vec<String> = match &input.data {
@@ -194,6 +256,20 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             (ids, type_id, ignorable, encode, decode, inherent)
         }
     };
+    let (encode, decode) = match format {
+        Some(f) => serde_bodies(input, f, krate, &ids),
+        None => (encode, decode),
+    };
+    let decode_body = if format.is_some() {
+        quote! { #decode }
+    } else {
+        quote! {
+            let mut __wal_r = #p::Reader::new(__wal_payload);
+            let __wal_value = { #decode };
+            #p::Reader::finish(&__wal_r)?;
+            ::core::result::Result::Ok(__wal_value)
+        }
+    };
     quote! {
         #[automatically_derived]
         #[allow(unused_qualifications, clippy::all, clippy::pedantic)]
@@ -228,10 +304,7 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
 
             #[inline]
             fn decode(__wal_type_id: u8, __wal_payload: &[u8]) -> ::core::result::Result<Self, #p::DecodeError> {
-                let mut __wal_r = #p::Reader::new(__wal_payload);
-                let __wal_value = { #decode };
-                #p::Reader::finish(&__wal_r)?;
-                ::core::result::Result::Ok(__wal_value)
+                #decode_body
             }
         }
 

@@ -16,6 +16,13 @@ impl Input<'_> {
                 errors.push(syn::Error::new(l.span(), "entry types cannot borrow: lifetime parameters are not supported, decode produces owned values"));
             }
         }
+        let serde = match &self.data {
+            Data::Struct(v) => v.attrs.serde.is_some(),
+            Data::Enum(_) => self.attrs.serde.is_some(),
+        };
+        if serde {
+            serde_fields(&self.data, errors);
+        }
         match &self.data {
             Data::Struct(v) => {
                 if self.kind == Kind::Entry && !v.attrs.type_id_written {
@@ -91,6 +98,27 @@ fn fields(v: &Variant<'_>, errors: &mut Errors) {
                 errors.push(e);
             }
             _ => {}
+        }
+    }
+}
+
+/// A `serde = …` entry's fields are serde's: `#[wal(...)]` field attributes have no effect.
+fn serde_fields(data: &Data<'_>, errors: &mut Errors) {
+    let variants: Vec<&Variant<'_>> = match data {
+        Data::Struct(v) => vec![v],
+        Data::Enum(vs) => vs.iter().collect(),
+    };
+    for f in variants.iter().flat_map(|v| &v.fields) {
+        let span = f
+            .attrs
+            .skip
+            .or(f.attrs.default)
+            .or(f.attrs.with.as_ref().map(|(_, s)| *s));
+        if let Some(span) = span {
+            errors.push(syn::Error::new(
+                span,
+                "a `serde = …` entry is encoded by serde: use serde's field attributes (`#[serde(default)]`, `#[serde(skip)]`, `#[serde(with = …)]`)",
+            ));
         }
     }
 }

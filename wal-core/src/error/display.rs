@@ -73,6 +73,11 @@ impl fmt::Display for Error {
             Self::UnknownEntryType { index, type_id } => {
                 write!(f, "unknown entry type {type_id} at index {index}")
             }
+            Self::Compression {
+                index,
+                codec,
+                reason,
+            } => write!(f, "cannot decompress entry {index} ({codec}): {reason}"),
             Self::Decode {
                 index,
                 type_id,

@@ -1,6 +1,6 @@
 //! Frames: the header every record starts with, its checks, and encoding.
 
-use super::{FRAME_HEADER_LEN, KNOWN_FLAGS, crc, mask};
+use super::{FLAG_CODEC, FRAME_HEADER_LEN, KNOWN_FLAGS, crc, mask};
 use crate::error::CorruptionKind;
 use crate::le::{le_u32, le_u64};
 
@@ -116,7 +116,7 @@ pub fn check_frame(buf: &[u8], seed: u32, max_entry_size: u32) -> FrameCheck {
         };
     }
     let flags = h[9];
-    if flags & !KNOWN_FLAGS != 0 {
+    if flags & !KNOWN_FLAGS != 0 || flags & FLAG_CODEC == FLAG_CODEC {
         return FrameCheck::ReservedFlags(flags);
     }
     FrameCheck::Valid(FrameHeader {

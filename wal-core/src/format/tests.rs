@@ -86,12 +86,25 @@ fn zeros_end_and_short_reads_are_truncated() {
 
 #[test]
 fn reserved_flags_are_refused() {
-    let mut out = Vec::new();
-    encode_frame(&mut out, SEED, 1, 0b100, 1, b"");
-    assert_eq!(
-        check_frame(&out, SEED, 10),
-        FrameCheck::ReservedFlags(0b100)
-    );
+    // Bits 4-7, and codec `11` in bits 2-3.
+    for flags in [0b1_0000, 0b1000_0000, 0b1100, 0b1101] {
+        let mut out = Vec::new();
+        encode_frame(&mut out, SEED, 1, flags, 1, b"");
+        assert_eq!(
+            check_frame(&out, SEED, 10),
+            FrameCheck::ReservedFlags(flags),
+            "{flags:#b}"
+        );
+    }
+    // Codecs lz4 (`01`) and zstd (`10`) are known.
+    for flags in [0b0100, 0b1000, 0b1011] {
+        let mut out = Vec::new();
+        encode_frame(&mut out, SEED, 1, flags, 1, b"");
+        assert!(
+            matches!(check_frame(&out, SEED, 10), FrameCheck::Valid(_)),
+            "{flags:#b}"
+        );
+    }
 }
 
 #[test]

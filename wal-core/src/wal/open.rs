@@ -127,6 +127,8 @@ impl Wal {
             max_segment_entries: opts.max_segment_entries,
             max_entry_size: opts.max_entry_size,
             max_unit: crate::writer::MAX_UNIT,
+            compression: opts.compression,
+            compress_above: opts.compress_above,
         };
         let inner = Arc::new(Inner {
             dir,

@@ -278,8 +278,9 @@ impl Inner {
                 type_id: h.type_id,
                 flags: h.flags,
                 payload: &buf[FRAME_HEADER_LEN..total],
+                max,
             }
-            .to_owned()),
+            .to_owned()?),
             Ok(h) => Err(seg.corrupt(
                 pos,
                 CorruptionKind::IndexOrder {

@@ -11,6 +11,7 @@
 mod common;
 
 mod async_append;
+mod compression;
 mod follow;
 mod golden;
 mod group_commit;
