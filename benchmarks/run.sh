@@ -23,3 +23,5 @@ fi
 ./target/release/live
 # The inspector: `wal verify` and `wal stats` on a 1 GiB log against a plain sequential read.
 ./target/release/inspect
+# Compression (none, lz4, zstd) and entry formats (Codec, postcard, JSON) on JSON events.
+./target/release/codecs

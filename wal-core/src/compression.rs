@@ -76,13 +76,7 @@ pub(crate) fn compress(codec: Compression, payload: &[u8], out: &mut Vec<u8>) ->
             true
         }
         #[cfg(feature = "zstd")]
-        Compression::Zstd { level } => match zstd::bulk::compress(payload, level) {
-            Ok(body) => {
-                out.extend_from_slice(&body);
-                true
-            }
-            Err(_) => false,
-        },
+        Compression::Zstd { level } => zstd_compress(payload, level, out),
         // Refused by `Options::validate`: never reached.
         #[allow(unreachable_patterns, reason = "reachable without a codec feature")]
         _ => false,
@@ -143,12 +137,56 @@ fn restore(bits: u8, body: &[u8], len: usize) -> Option<std::result::Result<Vec<
         #[cfg(feature = "lz4")]
         LZ4 => Some(lz4_flex::block::decompress(body, len).map_err(|e| e.to_string())),
         #[cfg(feature = "zstd")]
-        ZSTD => Some(zstd::bulk::decompress(body, len).map_err(|e| e.to_string())),
+        ZSTD => Some(zstd_decompress(body, len)),
         _ => {
             let _ = (body, len);
             None
         }
     }
+}
+
+/// A thread's zstd contexts: a compressor (with its level) and a decompressor.
+#[cfg(feature = "zstd")]
+type ZstdContexts = (
+    Option<(i32, zstd::bulk::Compressor<'static>)>,
+    Option<zstd::bulk::Decompressor<'static>>,
+);
+
+#[cfg(feature = "zstd")]
+thread_local! {
+    /// zstd contexts, one per thread and kept: making one per payload cost more than
+    /// compressing an 800-byte payload.
+    static ZSTD_CONTEXTS: std::cell::RefCell<ZstdContexts> = const { std::cell::RefCell::new((None, None)) };
+}
+
+/// Appends `payload` compressed by zstd at `level` to `out`; `false` if zstd failed.
+#[cfg(feature = "zstd")]
+fn zstd_compress(payload: &[u8], level: i32, out: &mut Vec<u8>) -> bool {
+    ZSTD_CONTEXTS.with_borrow_mut(|(c, _)| {
+        if c.as_ref().is_none_or(|(l, _)| *l != level) {
+            *c = zstd::bulk::Compressor::new(level).ok().map(|z| (level, z));
+        }
+        let Some((_, z)) = c.as_mut() else {
+            return false;
+        };
+        let Ok(body) = z.compress(payload) else {
+            return false;
+        };
+        out.extend_from_slice(&body);
+        true
+    })
+}
+
+/// `body` decompressed by zstd into at most `len` bytes.
+#[cfg(feature = "zstd")]
+fn zstd_decompress(body: &[u8], len: usize) -> std::result::Result<Vec<u8>, String> {
+    ZSTD_CONTEXTS.with_borrow_mut(|(_, d)| {
+        if d.is_none() {
+            *d = Some(zstd::bulk::Decompressor::new().map_err(|e| e.to_string())?);
+        }
+        let z = d.as_mut().ok_or("no zstd context")?;
+        z.decompress(body, len).map_err(|e| e.to_string())
+    })
 }
 
 #[cfg(test)]

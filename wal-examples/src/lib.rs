@@ -14,6 +14,7 @@
 //! | `replicated_kv` | three openraft nodes in one process on `wal-openraft`, a restart and a leader change |
 //! | `job_queue` | a producer appends jobs; a consumer follows, saves its position, resumes after a restart, drops processed jobs |
 //! | `inspect` | your own `wal` inspector in three lines, typed with your entries |
+//! | `events_serde` | serde event types as postcard entries, lz4-compressed, replayed typed |
 //! | `async_server` | 1,000 tokio tasks each answer once their entry is durable (`append_async`), sharing fsyncs |
 //!
 //! Run one with `cargo run --release -p wal-examples --example quickstart`.
