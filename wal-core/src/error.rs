@@ -322,6 +322,16 @@ pub enum DecodeError {
     /// An error from a user's own decoder (its message is part of this one's).
     #[error("custom decoder failed: {0}")]
     Custom(Box<dyn std::error::Error + Send + Sync>),
+    /// A field of a derived type did not decode: which one, and why.
+    #[error("field `{ty}.{field}`: {inner}")]
+    InField {
+        /// The Rust type (`Event`, or `Op::Put` for an enum's variant).
+        ty: &'static str,
+        /// The field's name (or position, in a tuple struct).
+        field: &'static str,
+        /// Why it did not decode.
+        inner: Box<DecodeError>,
+    },
 }
 
 impl DecodeError {

@@ -22,6 +22,17 @@ pub fn registry_of<T: Entry + Send + 'static>() -> EntryRegistry {
     r
 }
 
+/// `e`, said to be about field `field` of `ty` (`Event.amount`, `Op::Put.key`).
+#[cold]
+#[must_use]
+pub fn in_field(ty: &'static str, field: &'static str, e: DecodeError) -> DecodeError {
+    DecodeError::InField {
+        ty,
+        field,
+        inner: Box::new(e),
+    }
+}
+
 /// The error for an enum tag no variant has.
 #[must_use]
 pub fn unknown_tag(type_name: &'static str, tag: u8) -> DecodeError {

@@ -1,7 +1,8 @@
 //! Code generation, nothing else.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use crate::ast::{Data, Field, Input, Kind, Variant};
 
@@ -100,22 +101,37 @@ fn encode_fields(
         .filter(|(_, f)| f.attrs.skip.is_none())
         .map(|(i, f)| {
             let value = access(i, f);
+            // Spanned at the field's type: a type without `Codec` is reported there.
+            let ty = f.ty;
             match &f.attrs.with {
                 Some((module, _)) => quote! { #module::encode(#value, __wal_out); },
-                None => quote! { #krate::__private::Codec::encode(#value, __wal_out); },
+                None => quote_spanned! {ty.span()=> #krate::__private::Codec::encode(#value, __wal_out); },
             }
         });
     quote! { #(#stmts)* }
 }
 
 /// A struct expression `path { member: decoded, ... }` that reads the fields from `__wal_r`.
-fn decode_fields(path: &TokenStream, fields: &[Field<'_>], krate: &syn::Path) -> TokenStream {
+/// A field that does not decode is named in the error: `label.member`.
+fn decode_fields(
+    path: &TokenStream,
+    label: &str,
+    fields: &[Field<'_>],
+    krate: &syn::Path,
+) -> TokenStream {
     let inits = fields.iter().map(|f| {
         let member = &f.member;
         let ty = f.ty;
+        let field = match member {
+            syn::Member::Named(i) => i.to_string(),
+            syn::Member::Unnamed(i) => i.index.to_string(),
+        };
         let read = match &f.attrs.with {
-            Some((module, _)) => quote! { #module::decode(&mut __wal_r)? },
-            None => quote! { <#ty as #krate::__private::Codec>::decode(&mut __wal_r)? },
+            Some((module, _)) => quote! { #module::decode(&mut __wal_r) },
+            None => quote_spanned! {ty.span()=> <#ty as #krate::__private::Codec>::decode(&mut __wal_r) },
+        };
+        let read = quote! {
+            #read.map_err(|__wal_e| #krate::__private::in_field(#label, #field, __wal_e))?
         };
         let value = if f.attrs.skip.is_some() {
             quote! { ::core::default::Default::default() }
@@ -158,12 +174,17 @@ fn variant_encoders(variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStr
 }
 
 /// For each variant, the expression that decodes it from `__wal_r`.
-fn variant_builders(variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStream> {
+fn variant_builders(name: &str, variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStream> {
     variants
         .iter()
         .map(|v| {
             let ident = v.ident;
-            decode_fields(&quote!(Self::#ident), &v.fields, krate)
+            decode_fields(
+                &quote!(Self::#ident),
+                &format!("{name}::{ident}"),
+                &v.fields,
+                krate,
+            )
         })
         .collect()
 }
@@ -199,9 +220,9 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             let ign = v.attrs.ignorable.is_some();
             let enc = encode_fields(&v.fields, krate, |_, f| {
                 let m = &f.member;
-                quote! { &self.#m }
+                quote_spanned! {f.ty.span()=> &self.#m }
             });
-            let build = decode_fields(&quote!(Self), &v.fields, krate);
+            let build = decode_fields(&quote!(Self), &name.to_string(), &v.fields, krate);
             let dec = quote! {
                 if __wal_type_id != #id {
                     return ::core::result::Result::Err(#p::DecodeError::UnknownType(__wal_type_id));
@@ -228,7 +249,7 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             let pats: Vec<TokenStream> = variants.iter().map(pattern).collect();
             let igns = variants.iter().map(|v| v.attrs.ignorable.is_some());
             let encs = variant_encoders(variants, krate);
-            let builds = variant_builders(variants, krate);
+            let builds = variant_builders(&name.to_string(), variants, krate);
             let type_id = quote! { match self { #(#pats => #ids,)* } };
             let ignorable = quote! { match self { #(#pats => #igns,)* } };
             let encode = quote! { match self { #(#pats => { #encs })* } };
@@ -336,12 +357,12 @@ fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
         Data::Struct(v) => {
             let enc = encode_fields(&v.fields, krate, |_, f| {
                 let m = &f.member;
-                quote! { &self.#m }
+                quote_spanned! {f.ty.span()=> &self.#m }
             });
             (
                 min_size(&v.fields, krate),
                 enc,
-                decode_fields(&quote!(Self), &v.fields, krate),
+                decode_fields(&quote!(Self), &name.to_string(), &v.fields, krate),
             )
         }
         Data::Enum(variants) => {
@@ -350,7 +371,7 @@ fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 .collect();
             let pats = variants.iter().map(pattern);
             let encs = variant_encoders(variants, krate);
-            let builds = variant_builders(variants, krate);
+            let builds = variant_builders(&name.to_string(), variants, krate);
             let type_name = name.to_string();
             let encode = quote! {
                 match self { #(#pats => { #p::Codec::encode(&#tags, __wal_out); #encs })* }

@@ -180,10 +180,22 @@ fn unknown_types_and_bad_payloads_are_errors_not_panics() {
         Tuple::decode(11, &[1, 0, 0, 0, 0, 9]),
         std::result::Result::Err(wal_core::DecodeError::TrailingBytes(1))
     ));
-    assert!(matches!(
-        Op::decode(4, &[7]),
-        std::result::Result::Err(wal_core::DecodeError::Invalid(_))
-    ));
+    // A bad field is named: the type (or variant) and the field, then the cause.
+    let err = Op::decode(4, &[7]).unwrap_err();
+    assert!(
+        matches!(&err, wal_core::DecodeError::InField { ty: "Op::Draw", field: "shape", inner }
+            if matches!(**inner, wal_core::DecodeError::Invalid(_))),
+        "{err:?}"
+    );
+    assert!(
+        err.to_string().starts_with("field `Op::Draw.shape`: "),
+        "{err}"
+    );
+    let err = Named::decode(10, &[1, 0, 0]).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "field `Named.id`: payload ended early: 8 bytes needed at byte 0, 3 remain"
+    );
     let registry = Op::registry();
     assert!(registry.contains(1) && registry.contains(4) && !registry.contains(5));
     let _: Option<u8> = None;

@@ -94,14 +94,15 @@ async fn write(nodes: &BTreeMap<NodeId, Node>, range: std::ops::Range<u32>) -> R
     Ok(())
 }
 
-/// Waits until every running node has applied the leader's last log index.
+/// Waits until every running node has applied the highest last log index any of them has
+/// (the leader's: a node just restarted may still name itself leader from its own log, so
+/// no single node's view is trusted).
 async fn settle(nodes: &BTreeMap<NodeId, Node>) -> Result<u64, Error> {
-    let l = leader(nodes).await?;
-    let last = nodes[&l]
-        .raft
-        .metrics()
-        .borrow()
-        .last_log_index
+    leader(nodes).await?;
+    let last = nodes
+        .values()
+        .filter_map(|n| n.raft.metrics().borrow().last_log_index)
+        .max()
         .unwrap_or(0);
     for node in nodes.values() {
         node.raft
