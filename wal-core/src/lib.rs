@@ -169,7 +169,9 @@ pub use codec::{Codec, Reader};
 /// | struct, enum | `crate = "path"` | where `wal_core` is, if renamed |
 /// | field | `skip` | not written; `Default::default()` when read |
 /// | field | `default` | may be missing at the end of an old payload; `Default::default()` then |
-/// | field | `with = "module"` | `module::encode(&T, &mut Vec<u8>)` and `module::decode(&mut Reader) -> Result<T, DecodeError>` |
+/// | field | `with = "module"` | `module::encode(&T, &mut Vec<u8>)` and `module::decode(&mut Reader) -> Result<T, DecodeError>`; on an entry's field `encode` may also return `Result<(), E>` (its error is the append's [`Error::Encode`]) |
+/// | field | `with = "module", each` | on an `Option<T>` or `Vec<T>` field: the module handles each `T` (laid out as `Option` and `Vec` are) |
+/// | struct, enum | `serde = json` (`postcard`, `bincode`) | the payload is the value in that serde format (features of those names; see [`formats`]) |
 ///
 /// Fields are encoded in declaration order with [`Codec`]; see the [`codec`] module for the
 /// byte layout. Type parameters get a `Codec` bound; lifetimes are refused.

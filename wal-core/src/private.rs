@@ -22,6 +22,143 @@ pub fn registry_of<T: Entry + Send + 'static>() -> EntryRegistry {
     r
 }
 
+/// What a `with` module's `encode` returns: nothing, or a `Result` (an encoder that may
+/// fail, allowed on an entry's fields).
+pub trait EncodeOutcome: Sized {
+    /// Success.
+    fn ok() -> Self;
+    /// Whether it is a failure.
+    fn is_err(&self) -> bool;
+    /// As a `Result`.
+    ///
+    /// # Errors
+    /// The encoder's error.
+    fn into_result(self) -> Result<(), EncodeError>;
+}
+
+impl EncodeOutcome for () {
+    #[inline]
+    fn ok() -> Self {}
+    #[inline]
+    fn is_err(&self) -> bool {
+        false
+    }
+    #[inline]
+    fn into_result(self) -> Result<(), EncodeError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> EncodeOutcome for Result<(), E> {
+    #[inline]
+    fn ok() -> Self {
+        Ok(())
+    }
+    #[inline]
+    fn is_err(&self) -> bool {
+        Result::is_err(self)
+    }
+    #[inline]
+    fn into_result(self) -> Result<(), EncodeError> {
+        self.map_err(EncodeError::new)
+    }
+}
+
+/// A `with` encoder's outcome, for `?` in an entry's `encode`.
+///
+/// # Errors
+/// The encoder's error.
+#[inline]
+pub fn encode_outcome(outcome: impl EncodeOutcome) -> Result<(), EncodeError> {
+    outcome.into_result()
+}
+
+/// What a `with` module's `encode` must return on a `WalCodec` type's field, whose encode
+/// cannot fail.
+#[diagnostic::on_unimplemented(
+    message = "a `with` encoder that may fail can only be used on a field of a `WalEntry`",
+    label = "this encoder returns `{Self}`",
+    note = "a `WalCodec` type's encode cannot fail: make the module's `encode` return `()`, or move the field into the entry"
+)]
+pub trait Infallible {}
+
+impl Infallible for () {}
+
+/// Accepts an infallible `with` encoder's outcome.
+#[inline]
+pub fn encode_infallible<T: Infallible>(_: T) {}
+
+/// A tag byte `0`/`1`, then the value through `encode` (`Option`'s layout).
+#[inline]
+pub fn encode_option<T, R: EncodeOutcome>(
+    value: &Option<T>,
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&T, &mut Vec<u8>) -> R,
+) -> R {
+    match value {
+        None => {
+            out.push(0);
+            R::ok()
+        }
+        Some(v) => {
+            out.push(1);
+            encode(v, out)
+        }
+    }
+}
+
+/// A `u32` count, then each element through `encode` (`Vec`'s layout); stops at the
+/// first failure.
+#[inline]
+pub fn encode_each<T, R: EncodeOutcome>(
+    values: &[T],
+    out: &mut Vec<u8>,
+    mut encode: impl FnMut(&T, &mut Vec<u8>) -> R,
+) -> R {
+    Codec::encode(&u32::try_from(values.len()).unwrap_or(u32::MAX), out);
+    for v in values {
+        let r = encode(v, out);
+        if r.is_err() {
+            return r;
+        }
+    }
+    R::ok()
+}
+
+/// Reads what [`encode_option`] wrote.
+///
+/// # Errors
+/// A tag other than `0`/`1`, or the element decoder's error.
+#[inline]
+pub fn decode_option<T>(
+    r: &mut Reader<'_>,
+    decode: impl FnOnce(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Option<T>, DecodeError> {
+    match <u8 as Codec>::decode(r)? {
+        0 => Ok(None),
+        1 => decode(r).map(Some),
+        b => Err(DecodeError::Invalid(format!("option tag {b}"))),
+    }
+}
+
+/// Reads what [`encode_each`] wrote; each element takes at least one byte, so a count is
+/// checked against the bytes left before anything is allocated.
+///
+/// # Errors
+/// A count beyond the bytes left, or an element decoder's error.
+#[inline]
+pub fn decode_each<T>(
+    r: &mut Reader<'_>,
+    mut decode: impl FnMut(&mut Reader<'_>) -> Result<T, DecodeError>,
+) -> Result<Vec<T>, DecodeError> {
+    let len = r.length(1)?;
+    let mut out = Vec::with_capacity(len);
+    for _ in 0..len {
+        out.push(decode(r)?);
+    }
+    Ok(out)
+}
+
 /// `e`, said to be about field `field` of `ty` (`Event.amount`, `Op::Put.key`).
 #[cold]
 #[must_use]

@@ -30,8 +30,8 @@ impl Place {
             Place::CodecContainer => &["crate"],
             Place::EntryVariant => &["type_id", "ignorable"],
             Place::CodecVariant => &[],
-            Place::EntryField => &["skip", "default", "with"],
-            Place::CodecField => &["skip", "with"],
+            Place::EntryField => &["skip", "default", "with", "each"],
+            Place::CodecField => &["skip", "with", "each"],
         }
     }
 
@@ -63,6 +63,8 @@ pub struct Attrs {
     pub skip: Option<Span>,
     pub default: Option<Span>,
     pub with: Option<(syn::Path, Span)>,
+    /// `each`: the `with` module handles the elements of an `Option` or a `Vec` field.
+    pub each: Option<Span>,
     /// `serde = json | postcard | bincode`: the payload in that serde format.
     pub serde: Option<syn::Ident>,
 }
@@ -115,7 +117,7 @@ pub fn parse(attrs: &[syn::Attribute], place: Place, errors: &mut Errors) -> Att
             let allowed = place.keys();
             if !allowed.contains(&key.as_str()) {
                 let known = [
-                    "type_id", "ignorable", "crate", "skip", "default", "with", "serde",
+                    "type_id", "ignorable", "crate", "skip", "default", "with", "serde", "each",
                 ];
                 let msg = if known.contains(&key.as_str()) {
                     format!("`{key}` is not allowed on {}", place.name())
@@ -198,6 +200,7 @@ pub fn parse(attrs: &[syn::Attribute], place: Place, errors: &mut Errors) -> Att
                     let slot = match flag {
                         "ignorable" => &mut out.ignorable,
                         "skip" => &mut out.skip,
+                        "each" => &mut out.each,
                         _ => &mut out.default,
                     };
                     set_once(slot, meta.path.span(), &meta.path, errors);

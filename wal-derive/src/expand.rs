@@ -93,6 +93,7 @@ fn binding(i: usize) -> syn::Ident {
 fn encode_fields(
     fields: &[Field<'_>],
     krate: &syn::Path,
+    fallible: bool,
     access: impl Fn(usize, &Field<'_>) -> TokenStream,
 ) -> TokenStream {
     let stmts = fields
@@ -103,8 +104,21 @@ fn encode_fields(
             let value = access(i, f);
             // Spanned at the field's type: a type without `Codec` is reported there.
             let ty = f.ty;
+            let p = quote! { #krate::__private };
             match &f.attrs.with {
-                Some((module, _)) => quote! { #module::encode(#value, __wal_out); },
+                Some((module, _)) => {
+                    let call = match (f.attrs.each, crate::valid::container_of(ty)) {
+                        (Some(_), Some("Option")) => quote! { #p::encode_option(#value, __wal_out, #module::encode) },
+                        (Some(_), _) => quote! { #p::encode_each(#value, __wal_out, #module::encode) },
+                        (None, _) => quote! { #module::encode(#value, __wal_out) },
+                    };
+                    // An entry's encode may fail: a `with` encoder may return a `Result`.
+                    if fallible {
+                        quote_spanned! {module.span()=> #p::encode_outcome(#call)?; }
+                    } else {
+                        quote_spanned! {module.span()=> #p::encode_infallible(#call); }
+                    }
+                }
                 None => quote_spanned! {ty.span()=> #krate::__private::Codec::encode(#value, __wal_out); },
             }
         });
@@ -127,7 +141,11 @@ fn decode_fields(
             syn::Member::Unnamed(i) => i.index.to_string(),
         };
         let read = match &f.attrs.with {
-            Some((module, _)) => quote! { #module::decode(&mut __wal_r) },
+            Some((module, _)) => match (f.attrs.each, crate::valid::container_of(ty)) {
+                (Some(_), Some("Option")) => quote! { #krate::__private::decode_option(&mut __wal_r, #module::decode) },
+                (Some(_), _) => quote! { #krate::__private::decode_each(&mut __wal_r, #module::decode) },
+                (None, _) => quote! { #module::decode(&mut __wal_r) },
+            },
             None => quote_spanned! {ty.span()=> <#ty as #krate::__private::Codec>::decode(&mut __wal_r) },
         };
         let read = quote! {
@@ -161,11 +179,15 @@ fn pattern(v: &Variant<'_>) -> TokenStream {
 }
 
 /// For each variant, the statements that encode the fields its pattern binds.
-fn variant_encoders(variants: &[Variant<'_>], krate: &syn::Path) -> Vec<TokenStream> {
+fn variant_encoders(
+    variants: &[Variant<'_>],
+    krate: &syn::Path,
+    fallible: bool,
+) -> Vec<TokenStream> {
     variants
         .iter()
         .map(|v| {
-            encode_fields(&v.fields, krate, |i, _| {
+            encode_fields(&v.fields, krate, fallible, |i, _| {
                 let b = binding(i);
                 quote!(#b)
             })
@@ -218,7 +240,7 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 .type_id
                 .expect("validated: a struct entry has a type id");
             let ign = v.attrs.ignorable.is_some();
-            let enc = encode_fields(&v.fields, krate, |_, f| {
+            let enc = encode_fields(&v.fields, krate, true, |_, f| {
                 let m = &f.member;
                 quote_spanned! {f.ty.span()=> &self.#m }
             });
@@ -248,7 +270,7 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 .collect();
             let pats: Vec<TokenStream> = variants.iter().map(pattern).collect();
             let igns = variants.iter().map(|v| v.attrs.ignorable.is_some());
-            let encs = variant_encoders(variants, krate);
+            let encs = variant_encoders(variants, krate, true);
             let builds = variant_builders(&name.to_string(), variants, krate);
             let type_id = quote! { match self { #(#pats => #ids,)* } };
             let ignorable = quote! { match self { #(#pats => #igns,)* } };
@@ -355,7 +377,7 @@ fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
     let p = quote! { #krate::__private };
     let (min, encode, decode) = match &input.data {
         Data::Struct(v) => {
-            let enc = encode_fields(&v.fields, krate, |_, f| {
+            let enc = encode_fields(&v.fields, krate, false, |_, f| {
                 let m = &f.member;
                 quote_spanned! {f.ty.span()=> &self.#m }
             });
@@ -370,7 +392,7 @@ fn impl_codec(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
                 .map(|i| u8::try_from(i).unwrap_or(u8::MAX))
                 .collect();
             let pats = variants.iter().map(pattern);
-            let encs = variant_encoders(variants, krate);
+            let encs = variant_encoders(variants, krate, false);
             let builds = variant_builders(&name.to_string(), variants, krate);
             let type_name = name.to_string();
             let encode = quote! {

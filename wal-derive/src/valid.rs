@@ -71,9 +71,31 @@ impl Input<'_> {
     }
 }
 
+/// `Option` or `Vec`, for a field type whose last path segment is one of them.
+pub fn container_of(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(p) = ty else {
+        return None;
+    };
+    match p.path.segments.last()?.ident.to_string().as_str() {
+        "Option" => Some("Option"),
+        "Vec" => Some("Vec"),
+        _ => None,
+    }
+}
+
 fn fields(v: &Variant<'_>, errors: &mut Errors) {
     let mut default_seen = None;
     for f in &v.fields {
+        if let Some(each) = f.attrs.each {
+            if f.attrs.with.is_none() {
+                errors.push(syn::Error::new(
+                    each,
+                    "`each` goes with `with = \"module\"`: the module handles each element",
+                ));
+            } else if container_of(f.ty).is_none() {
+                errors.push(syn::Error::new(f.ty.span(), "`each` works on a field of type `Option<T>` or `Vec<T>` (the module handles the `T`)"));
+            }
+        }
         if let (Some(skip), Some((_, with))) = (f.attrs.skip, &f.attrs.with) {
             let mut e = syn::Error::new(*with, "`with` has no effect on a field marked `skip`");
             e.combine(syn::Error::new(skip, "marked `skip` here"));
