@@ -10,11 +10,14 @@
 //! - A wrapper for a type you cannot annotate: [`Json<T, ID>`], [`Postcard<T, ID>`],
 //!   [`Bincode<T, ID>`], [`Prost<M, ID>`], each an [`Entry`] of type id `ID`.
 //!
-//! Schema evolution is the format's: with `json`, a new field marked `#[serde(default)]`
-//! reads old entries, and unknown fields are ignored unless `deny_unknown_fields`; with
-//! `postcard` and `bincode` (not self-describing), fields may only be added at the end, as
-//! `Option` or with `#[serde(default)]` … and old readers fail on new entries; with `prost`,
-//! protobuf's rules (new field numbers; unknown fields skipped).
+//! Schema evolution is the format's:
+//! - `json` (self-describing): a new field marked `#[serde(default)]` reads old entries,
+//!   and old readers ignore fields they do not know (unless `deny_unknown_fields`);
+//! - `postcard` and `bincode` (not self-describing): a struct's fields cannot change, not
+//!   even by adding an `Option` at the end (old entries then fail to decode, with an error
+//!   naming the entry); evolve by a new enum variant with its own type id instead, which
+//!   new readers read beside the old ones and old readers report as an unknown type;
+//! - `prost`: protobuf's rules (new field numbers; unknown fields skipped).
 //!
 //! Decode errors carry the format's message (which names the field, for `json`), and the
 //! log adds the entry's index and type id.

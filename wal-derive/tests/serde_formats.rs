@@ -213,3 +213,54 @@ fn a_protobuf_message_is_an_entry() {
         "{err}"
     );
 }
+
+#[test]
+fn postcard_and_bincode_evolve_by_new_type_ids_not_new_fields() {
+    #[derive(WalEntry, Serialize, Deserialize, Debug, PartialEq)]
+    #[wal(serde = postcard)]
+    enum V1 {
+        #[wal(type_id = 1)]
+        Put { key: String },
+    }
+    #[derive(WalEntry, Serialize, Deserialize, Debug, PartialEq)]
+    #[wal(serde = postcard)]
+    enum V2 {
+        #[wal(type_id = 1)]
+        Put { key: String },
+        #[wal(type_id = 2)]
+        PutWithTtl { key: String, ttl: u32 },
+    }
+    #[derive(WalEntry, Serialize, Deserialize, Debug, PartialEq)]
+    #[wal(type_id = 1, serde = bincode)]
+    struct B1 {
+        key: String,
+    }
+    #[derive(WalEntry, Serialize, Deserialize, Debug, PartialEq)]
+    #[wal(type_id = 1, serde = bincode)]
+    struct B2 {
+        key: String,
+        #[serde(default)]
+        ttl: Option<u32>,
+    }
+    let (_dir, wal) = log();
+    wal.append(&V1::Put { key: "a".into() }).unwrap();
+    wal.append(&V2::PutWithTtl {
+        key: "b".into(),
+        ttl: 5,
+    })
+    .unwrap();
+    // A new variant (a new type id) reads old entries; an old reader names the type it lacks.
+    assert_eq!(wal.get::<V2>(1).unwrap(), V2::Put { key: "a".into() });
+    assert!(matches!(
+        wal.get::<V1>(2),
+        Err(Error::UnknownEntryType {
+            index: 2,
+            type_id: 2
+        })
+    ));
+    // A field added to a non-self-describing format does not read old entries: an error
+    // naming the entry, never a wrong value.
+    wal.append(&B1 { key: "c".into() }).unwrap();
+    let err = wal.get::<B2>(3).unwrap_err();
+    assert!(matches!(err, Error::Decode { index: 3, .. }), "{err}");
+}
