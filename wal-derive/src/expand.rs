@@ -142,13 +142,14 @@ fn decode_fields(
         };
         let read = match &f.attrs.with {
             Some((module, _)) => match (f.attrs.each, crate::valid::container_of(ty)) {
-                (Some(_), Some("Option")) => quote! { #krate::__private::decode_option(&mut __wal_r, #module::decode) },
-                (Some(_), _) => quote! { #krate::__private::decode_each(&mut __wal_r, #module::decode) },
-                (None, _) => quote! { #module::decode(&mut __wal_r) },
+                (Some(_), Some("Option")) => quote_spanned! {ty.span()=> #krate::__private::decode_option(&mut __wal_r, #module::decode) },
+                (Some(_), _) => quote_spanned! {ty.span()=> #krate::__private::decode_each(&mut __wal_r, #module::decode) },
+                (None, _) => quote_spanned! {ty.span()=> #module::decode(&mut __wal_r) },
             },
             None => quote_spanned! {ty.span()=> <#ty as #krate::__private::Codec>::decode(&mut __wal_r) },
         };
-        let read = quote! {
+        // Spanned at the field's type: a decoder of the wrong type is reported there.
+        let read = quote_spanned! {ty.span()=>
             #read.map_err(|__wal_e| #krate::__private::in_field(#label, #field, __wal_e))?
         };
         let value = if f.attrs.skip.is_some() {
@@ -158,7 +159,7 @@ fn decode_fields(
         } else {
             read
         };
-        quote! { #member: #value }
+        quote_spanned! {ty.span()=> #member: #value }
     });
     quote! { #path { #(#inits),* } }
 }
