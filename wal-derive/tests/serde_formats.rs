@@ -264,3 +264,33 @@ fn postcard_and_bincode_evolve_by_new_type_ids_not_new_fields() {
     let err = wal.get::<B2>(3).unwrap_err();
     assert!(matches!(err, Error::Decode { index: 3, .. }), "{err}");
 }
+
+#[derive(Clone, PartialEq, prost::Message)]
+struct TransferV2 {
+    #[prost(string, tag = "1")]
+    from: String,
+    #[prost(uint64, tag = "2")]
+    cents: u64,
+    #[prost(string, tag = "3")]
+    memo: String,
+}
+
+#[test]
+fn protobuf_evolves_by_new_field_numbers() {
+    let (_dir, wal) = log();
+    wal.append(&Prost::<Transfer, 20>(Transfer {
+        from: "ada".into(),
+        cents: 1,
+    }))
+    .unwrap();
+    wal.append(&Prost::<TransferV2, 20>(TransferV2 {
+        from: "bob".into(),
+        cents: 2,
+        memo: "rent".into(),
+    }))
+    .unwrap();
+    let old_as_new = wal.get::<Prost<TransferV2, 20>>(1).unwrap().0;
+    assert_eq!((old_as_new.cents, old_as_new.memo.as_str()), (1, ""));
+    let new_as_old = wal.get::<Prost<Transfer, 20>>(2).unwrap().0;
+    assert_eq!((new_as_old.from.as_str(), new_as_old.cents), ("bob", 2));
+}
