@@ -10,6 +10,11 @@
 //! - A wrapper for a type you cannot annotate: [`Json<T, ID>`], [`Postcard<T, ID>`],
 //!   [`Bincode<T, ID>`], [`Prost<M, ID>`], each an [`Entry`] of type id `ID`.
 //!
+//! Fields of other crates' types that support serde (`uuid::Uuid`, `chrono::DateTime`,
+//! `rust_decimal::Decimal`, with those crates' `serde` features) need nothing more in a
+//! serde entry: this is the way to use them (in a `Codec` entry, a `#[wal(with = …)]`
+//! module does it field by field).
+//!
 //! Schema evolution is the format's:
 //! - `json` (self-describing): a new field marked `#[serde(default)]` reads old entries,
 //!   and old readers ignore fields they do not know (unless `deny_unknown_fields`);
