@@ -220,21 +220,22 @@ fn serde_format<'a>(input: &'a Input<'_>) -> Option<&'a syn::Ident> {
     }
 }
 
-fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
+/// The parts of an entry's `Entry` impl that differ between a struct and an enum: its type
+/// ids, and the bodies of `type_id`, `ignorable`, `encode`, `decode`, and inherent items.
+fn entry_parts(
+    input: &Input<'_>,
+    krate: &syn::Path,
+) -> (
+    Vec<u8>,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+) {
     let name = &input.original.ident;
-    let format = serde_format(input);
-    let generics = if format.is_some() {
-        serde_generics(input, krate)
-    } else {
-        generics(input, krate)
-    };
-    let (impl_g, ty_g, where_g) = generics.split_for_impl();
     let p = quote! { #krate::__private };
-    let names: Vec<String> = match &input.data {
-        Data::Struct(_) => vec![name.to_string()],
-        Data::Enum(variants) => variants.iter().map(|v| v.ident.to_string()).collect(),
-    };
-    let (ids, type_id, ignorable, encode, decode, inherent) = match &input.data {
+    match &input.data {
         Data::Struct(v) => {
             let (id, _) = v
                 .attrs
@@ -299,7 +300,24 @@ fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
             };
             (ids, type_id, ignorable, encode, decode, inherent)
         }
+    }
+}
+
+fn impl_entry(input: &Input<'_>, krate: &syn::Path) -> TokenStream {
+    let name = &input.original.ident;
+    let format = serde_format(input);
+    let generics = if format.is_some() {
+        serde_generics(input, krate)
+    } else {
+        generics(input, krate)
     };
+    let (impl_g, ty_g, where_g) = generics.split_for_impl();
+    let p = quote! { #krate::__private };
+    let names: Vec<String> = match &input.data {
+        Data::Struct(_) => vec![name.to_string()],
+        Data::Enum(variants) => variants.iter().map(|v| v.ident.to_string()).collect(),
+    };
+    let (ids, type_id, ignorable, encode, decode, inherent) = entry_parts(input, krate);
     let (encode, decode) = match format {
         Some(f) => serde_bodies(input, f, krate, &ids),
         None => (encode, decode),
