@@ -83,19 +83,7 @@ impl Wal {
         opts.fs = Arc::new(ObservedFs::new(Arc::clone(&opts.fs), Arc::clone(&syncs)));
         let files = Arc::new(OpenFiles::new(Arc::clone(&opts.fs), opts.max_open_files));
         let read_only = read_only || opts.recovery == RecoveryMode::Salvage;
-        let dir_lock = if read_only {
-            check_dir(&opts, &dir, false)?;
-            None
-        } else {
-            Some(lock_dir(&opts, &dir)?)
-        };
-        let rec = {
-            let _span = tracing::info_span!("wal.recover", mode = ?opts.recovery).entered();
-            recovery::recover(&files, &dir, opts.recovery, opts.max_entry_size, !read_only)?
-        };
-        for cut in rec.report.cuts.iter().filter(|_| !read_only) {
-            tracing::warn!(segment = %cut.segment.display(), offset = cut.offset, bytes = cut.bytes, reason = ?cut.reason, "wal: recovery cut the log");
-        }
+        let (dir_lock, rec) = lock_and_recover(&opts, &files, &dir, read_only)?;
         let log_id = if rec.segments.is_empty() && rec.log_id == 0 {
             opts.new_log_id.unwrap_or_else(new_log_id)
         } else {
@@ -185,6 +173,30 @@ impl Wal {
             flusher: Mutex::new(flusher),
         })
     }
+}
+
+/// Locks `dir` (unless `read_only`: then it only checks it is a directory) and recovers the
+/// log in it, in memory only when `read_only`; warns of every cut made.
+fn lock_and_recover(
+    opts: &Options,
+    files: &Arc<OpenFiles>,
+    dir: &Path,
+    read_only: bool,
+) -> Result<(Option<Box<dyn DirLock>>, recovery::Recovered)> {
+    let dir_lock = if read_only {
+        check_dir(opts, dir, false)?;
+        None
+    } else {
+        Some(lock_dir(opts, dir)?)
+    };
+    let rec = {
+        let _span = tracing::info_span!("wal.recover", mode = ?opts.recovery).entered();
+        recovery::recover(files, dir, opts.recovery, opts.max_entry_size, !read_only)?
+    };
+    for cut in rec.report.cuts.iter().filter(|_| !read_only) {
+        tracing::warn!(segment = %cut.segment.display(), offset = cut.offset, bytes = cut.bytes, reason = ?cut.reason, "wal: recovery cut the log");
+    }
+    Ok((dir_lock, rec))
 }
 
 /// Checks that `dir` is a directory, creating it when missing if `create` is on and
