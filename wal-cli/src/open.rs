@@ -29,5 +29,17 @@ pub(crate) fn open(dir: &Path, mode: RecoveryMode) -> Result<Wal, String> {
             dir.display()
         ));
     }
-    Wal::open_read_only(dir, Options::default().recovery(mode)).map_err(|e| e.to_string())
+    // A writer's retention may remove a segment between the listing and its read: such an
+    // open is tried again (the next listing no longer has it).
+    let mut tries = 0;
+    loop {
+        match Wal::open_read_only(dir, Options::default().recovery(mode)) {
+            Err(wal_core::Error::Io { source, .. })
+                if source.kind() == std::io::ErrorKind::NotFound && tries < 5 =>
+            {
+                tries += 1;
+            }
+            other => return other.map_err(|e| e.to_string()),
+        }
+    }
 }

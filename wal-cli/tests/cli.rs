@@ -339,3 +339,41 @@ fn a_log_of_a_newer_format_version_is_refused_in_one_line() {
         );
     }
 }
+
+#[test]
+fn info_and_follow_keep_working_while_retention_removes_segments() {
+    let dir = log(10);
+    let writer_dir = dir.path().to_path_buf();
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let stop = Arc::clone(&stop);
+        std::thread::spawn(move || {
+            let wal = Wal::open(&writer_dir, opts().max_segments(Some(3))).unwrap();
+            let mut k = 11;
+            while !stop.load(Ordering::Relaxed) {
+                wal.append(&note(k)).unwrap();
+                k += 1;
+                std::thread::sleep(std::time::Duration::from_micros(100));
+            }
+            wal.close().unwrap();
+        })
+    };
+    for _ in 0..20 {
+        let (code, info, err) = wal(&["info"], dir.path());
+        assert_eq!(code, 0, "{info}{err}");
+    }
+    let (code, follow, err) = wal(
+        &["follow", "--limit", "300", "--interval-ms", "10"],
+        dir.path(),
+    );
+    assert_eq!(code, 0, "{err}");
+    let indexes: Vec<u64> = follow
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l[1..l.find(' ').unwrap()].parse().unwrap())
+        .collect();
+    assert_eq!(indexes.len(), 300);
+    assert!(indexes.windows(2).all(|w| w[0] < w[1]), "in order");
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+}

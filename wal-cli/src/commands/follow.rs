@@ -46,7 +46,17 @@ pub(crate) fn run(
         }
         if next <= wal.last_index() {
             for raw in wal.iter_from(next).map_err(|e| e.to_string())? {
-                let raw = raw.map_err(|e| e.to_string())?;
+                let raw = match raw {
+                    Ok(raw) => raw,
+                    // The writer's retention removed a segment this view still listed:
+                    // look again (the next view starts past it, and says so).
+                    Err(wal_core::Error::Io { source, .. })
+                        if source.kind() == std::io::ErrorKind::NotFound =>
+                    {
+                        break;
+                    }
+                    Err(e) => return Err(e.to_string()),
+                };
                 print_entry(&raw, plan.format, types, out).map_err(io)?;
                 next = raw.index() + 1;
                 shown += 1;
