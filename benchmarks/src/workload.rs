@@ -188,6 +188,39 @@ fn expect_replay(
     Ok(())
 }
 
+/// The read yardstick of W5: the log this library wrote for the workload (in `root/log`),
+/// every file read sequentially with 1 MiB `read` calls and one CRC-32 over all its bytes
+/// (what verifying every byte costs at the least). In W5's unit: entries/s for W5a, GB/s of
+/// payload for W5b.
+pub fn sequential_read(workload: Workload, root: &Path) -> Result<f64> {
+    use std::io::Read;
+    let (n, size) = workload.prepared().ok_or("not a read workload")?;
+    let mut files: Vec<_> = std::fs::read_dir(root.join("log"))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<std::io::Result<_>>()?;
+    files.sort();
+    let start = Instant::now();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut crc = crc32fast::Hasher::new();
+    for p in files {
+        let mut f = std::fs::File::open(p)?;
+        loop {
+            let k = f.read(&mut buf)?;
+            if k == 0 {
+                break;
+            }
+            crc.update(&buf[..k]);
+        }
+    }
+    std::hint::black_box(crc.finalize());
+    let secs = start.elapsed().as_secs_f64();
+    #[allow(clippy::cast_precision_loss)]
+    Ok(match workload {
+        Workload::W5Small => n as f64 / secs,
+        _ => (n * size as u64) as f64 / secs / 1e9,
+    })
+}
+
 /// The machine's sequential write bandwidth in MB/s: W4's bytes written with 1 MiB `write`
 /// calls to a fresh file in `root`, then one `fdatasync`. W4's yardstick.
 pub fn sequential_write(root: &Path) -> Result<f64> {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use wal_benchmarks::workload::{ALL, Workload, sequential_write};
+use wal_benchmarks::workload::{ALL, Workload, sequential_read, sequential_write};
 use wal_benchmarks::{Fsync, Result, subjects};
 
 /// The row name of the sequential-write yardstick.
@@ -35,12 +35,18 @@ fn child(args: &[String]) -> Result<()> {
     let workload = Workload::parse(workload).ok_or("unknown workload")?;
     let root = Path::new(root);
     if name == DISK {
+        let reads = matches!(workload, Workload::W5Small | Workload::W5Large);
+        if prepare && reads {
+            // The files the read yardstick reads: this library's log.
+            let ours = subjects::all().swap_remove(0);
+            workload.prepare(ours.as_ref(), root)?;
+        }
         println!(
             "FIGURE {}",
-            if prepare {
-                0.0
-            } else {
-                sequential_write(root)?
+            match (prepare, reads) {
+                (true, _) => 0.0,
+                (false, true) => sequential_read(workload, root)?,
+                (false, false) => sequential_write(root)?,
             }
         );
         return Ok(());
@@ -100,7 +106,7 @@ fn parent(args: &[String]) -> Result<()> {
     for run in 0..plan.runs {
         for &w in &plan.workloads {
             let mut names: Vec<&str> = plan.names.clone();
-            if w == Workload::W4 {
+            if matches!(w, Workload::W4 | Workload::W5Small | Workload::W5Large) {
                 names.push(DISK);
             }
             let by = run % names.len();
@@ -220,12 +226,19 @@ fn report(plan: &Plan, figures: &Figures) -> String {
         .filter(|s| plan.names.contains(&s.name()))
         .map(|s| (s.name().to_owned(), s.fsync()))
         .collect();
-    if plan.workloads.contains(&Workload::W4) {
+    if plan
+        .workloads
+        .iter()
+        .any(|w| matches!(w, Workload::W4 | Workload::W5Small | Workload::W5Large))
+    {
         rows.push((DISK.to_owned(), Fsync::Yes));
     }
     for (name, fsync) in &rows {
         let label = match (name.as_str(), fsync) {
-            (DISK, _) => "sequential write + fdatasync (yardstick)".to_owned(),
+            (DISK, _) => {
+                "yardstick: sequential write + fdatasync (W4); sequential read + one CRC-32 (W5)"
+                    .to_owned()
+            }
             (_, Fsync::Never) => format!("{name} ⚠ never fsyncs"),
             _ => name.clone(),
         };
@@ -319,11 +332,15 @@ fn ratios(plan: &Plan, figures: &Figures, rows: &[(String, Fsync)]) -> String {
                 fmt(w, theirs)
             ));
         }
-        if w == Workload::W4
-            && let Some(disk) = get(DISK, w)
-        {
+        if let Some(disk) = get(DISK, w) {
+            let what = if w == Workload::W4 {
+                "sequential write"
+            } else {
+                "read + one CRC-32"
+            };
             out.push_str(&format!(
-                "| W4 vs disk | {} | sequential write: {} | {:.2}× |\n",
+                "| {} vs yardstick | {} | {what}: {} | {:.2}× |\n",
+                w.name(),
                 fmt(w, mine),
                 fmt(w, disk),
                 mine / disk
