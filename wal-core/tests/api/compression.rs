@@ -56,6 +56,23 @@ fn entries() -> Vec<Blob> {
         .collect()
 }
 
+/// An entry type of id 200 only: every other type is one it skips (if ignorable).
+#[derive(Debug)]
+struct OtherType;
+
+impl wal_core::Entry for OtherType {
+    const TYPE_IDS: &'static [u8] = &[200];
+    fn type_id(&self) -> u8 {
+        200
+    }
+    fn encode(&self, _: &mut Vec<u8>) -> Result<(), wal_core::EncodeError> {
+        Ok(())
+    }
+    fn decode(_: u8, _: &[u8]) -> Result<Self, wal_core::DecodeError> {
+        Ok(Self)
+    }
+}
+
 fn opts(fs: &SimFs, codec: Option<Compression>) -> Options {
     Options::default()
         .file_system(Arc::new(fs.clone()))
@@ -168,8 +185,9 @@ fn damage_inside_a_compressed_payload_is_an_error_naming_the_entry() {
                 .unwrap()
                 .log_id();
             let seed = wal_core::format::crc_seed(log_id);
+            // Marked ignorable: a typed reader of other types may skip it.
             let (flags, index) = (
-                bad[at + 9],
+                bad[at + 9] | wal_core::format::FLAG_IGNORABLE,
                 u64::from_le_bytes(bad[at + 10..at + 18].try_into().unwrap()),
             );
             let mut frame = Vec::new();
@@ -227,6 +245,9 @@ fn damage_inside_a_compressed_payload_is_an_error_naming_the_entry() {
                 wal.replay(|_, _: Blob| ()),
                 Err(Error::Compression { .. })
             ));
+            // Typed readers of other types skip it without decompressing it.
+            wal.replay(|_, _: OtherType| ()).unwrap();
+            assert_eq!(wal.iter_as::<OtherType>(1).unwrap().count(), 0);
         }
     }
 }
