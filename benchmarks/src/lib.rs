@@ -5,6 +5,7 @@
 //! (subject, workload) pair per process and prints the medians as a markdown table.
 #![forbid(unsafe_code)]
 
+pub mod args;
 pub mod payload;
 pub mod subjects;
 pub mod workload;

@@ -12,9 +12,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+use wal_benchmarks::args::{Args, median};
 use wal_core::{Compression, Entry, Options, SyncPolicy, Wal, WalEntry};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+use wal_benchmarks::Result;
 
 const N: u64 = 100_000;
 
@@ -101,11 +102,6 @@ fn run(root: &Path, codec: Option<Compression>, events: &[JsonEvent]) -> Result<
     Ok((append, replay, on_disk(tmp.path())? as f64 / N as f64))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 /// Nanoseconds per encode and per decode of `entries`.
 fn codec_cost<E: Entry + PartialEq>(entries: &[E]) -> Result<(f64, f64, f64)> {
     let start = Instant::now();
@@ -129,16 +125,9 @@ fn codec_cost<E: Entry + PartialEq>(entries: &[E]) -> Result<(f64, f64, f64)> {
 }
 
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mut runs = 3;
-    let mut root = std::env::temp_dir();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--runs" => runs = args.next().ok_or("--runs N")?.parse()?,
-            "--dir" => root = args.next().ok_or("--dir DIR")?.into(),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
+    let Args {
+        runs, dir: root, ..
+    } = Args::parse()?;
     let events: Vec<JsonEvent> = (0..N).map(payload).collect();
     let sizes: Vec<usize> = events
         .iter()
@@ -153,7 +142,9 @@ fn main() -> Result<()> {
         sizes.iter().max().unwrap_or(&0),
         sizes.iter().sum::<usize>() as f64 / sizes.len() as f64
     );
-    println!("| compression | bytes on disk per entry | appends/s | replay entries/s | disk vs none | append time vs none |");
+    println!(
+        "| compression | bytes on disk per entry | appends/s | replay entries/s | disk vs none | append time vs none |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     let mut base = None;
     for (name, codec) in [

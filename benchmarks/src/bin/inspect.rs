@@ -7,27 +7,12 @@ use std::io::Read;
 use std::path::Path;
 use std::time::Instant;
 
-use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+use wal_benchmarks::args::{Args, Bytes, median};
+use wal_core::{Options, SyncPolicy, Wal};
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+use wal_benchmarks::Result;
 
 const TOTAL: u64 = 1 << 30;
-
-struct Bytes(Vec<u8>);
-
-impl Entry for Bytes {
-    const TYPE_IDS: &'static [u8] = &[1];
-    fn type_id(&self) -> u8 {
-        1
-    }
-    fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
-    }
-    fn decode(_: u8, payload: &[u8]) -> std::result::Result<Self, DecodeError> {
-        Ok(Self(payload.to_vec()))
-    }
-}
 
 /// Seconds to read every file of `dir` sequentially, and the bytes read.
 fn plain_read(dir: &Path) -> Result<(f64, u64)> {
@@ -50,7 +35,10 @@ fn plain_read(dir: &Path) -> Result<(f64, u64)> {
 /// Seconds `wal CMD dir` takes (its output discarded), checking its exit code.
 fn wal(cmd: &str, dir: &Path) -> Result<f64> {
     let start = Instant::now();
-    let code = wal_cli::run_with(&wal_cli::Types::untyped(), ["wal".as_ref(), cmd.as_ref(), dir.as_os_str()]);
+    let code = wal_cli::run_with(
+        &wal_cli::Types::untyped(),
+        ["wal".as_ref(), cmd.as_ref(), dir.as_os_str()],
+    );
     let secs = start.elapsed().as_secs_f64();
     if code != std::process::ExitCode::SUCCESS {
         return Err(format!("wal {cmd} failed").into());
@@ -58,22 +46,9 @@ fn wal(cmd: &str, dir: &Path) -> Result<f64> {
     Ok(secs)
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mut root = std::env::temp_dir();
-    let mut entry = 4096usize;
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--dir" => root = args.next().ok_or("--dir DIR")?.into(),
-            "--entry" => entry = args.next().ok_or("--entry BYTES")?.parse()?,
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
+    let args = Args::parse()?;
+    let (root, entry) = (args.dir, args.entry.unwrap_or(4096));
     let tmp = tempfile::tempdir_in(&root)?;
     let dir = tmp.path();
     let keep = std::env::var_os("WAL_BENCH_KEEP").is_some();
@@ -99,11 +74,20 @@ fn main() -> Result<()> {
     let gbps = |s: f64| bytes as f64 / s / 1e9;
     let (read, verify, stats) = (median(read), median(verify), median(stats));
     eprintln!();
-    println!("1 GiB log of {entry} B entries ({bytes} bytes in files), warm page cache, median of 3:");
+    println!(
+        "1 GiB log of {entry} B entries ({bytes} bytes in files), warm page cache, median of 3:"
+    );
     println!("| | GB/s | vs plain read |");
     println!("|---|---:|---:|");
-    println!("| plain sequential read (1 MiB reads) | {:.2} | 1.00 |", gbps(read));
-    println!("| wal verify | {:.2} | {:.2} |", gbps(verify), read / verify);
+    println!(
+        "| plain sequential read (1 MiB reads) | {:.2} | 1.00 |",
+        gbps(read)
+    );
+    println!(
+        "| wal verify | {:.2} | {:.2} |",
+        gbps(verify),
+        read / verify
+    );
     println!("| wal stats | {:.2} | {:.2} |", gbps(stats), read / stats);
     if keep {
         println!("kept: {}", tmp.keep().display());

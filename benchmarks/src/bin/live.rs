@@ -15,7 +15,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+use wal_benchmarks::args::{Args, Bytes, median};
+use wal_core::{Options, SyncPolicy, Wal};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Result<T> = std::result::Result<T, Error>;
@@ -23,23 +24,6 @@ type Result<T> = std::result::Result<T, Error>;
 const TOTAL: u64 = 16_000;
 const SMALL: usize = 100;
 const BACKLOG: u64 = 1_000_000;
-
-/// A payload written as it is.
-struct Bytes(Vec<u8>);
-
-impl Entry for Bytes {
-    const TYPE_IDS: &'static [u8] = &[1];
-    fn type_id(&self) -> u8 {
-        1
-    }
-    fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
-    }
-    fn decode(_: u8, payload: &[u8]) -> std::result::Result<Self, DecodeError> {
-        Ok(Self(payload.to_vec()))
-    }
-}
 
 fn payload(i: u64) -> Bytes {
     let mut p = vec![0x5a; SMALL];
@@ -64,9 +48,11 @@ fn threads(dir: &Path) -> Result<(f64, f64)> {
                 })
             })
             .collect();
-        handles
-            .into_iter()
-            .try_for_each(|h| h.join().map_err(|_| Error::from("panicked"))?.map_err(Error::from))
+        handles.into_iter().try_for_each(|h| {
+            h.join()
+                .map_err(|_| Error::from("panicked"))?
+                .map_err(Error::from)
+        })
     })?;
     let secs = start.elapsed().as_secs_f64();
     let fsyncs = wal.stats().fsyncs - before;
@@ -189,24 +175,14 @@ fn backlog(dir: &Path) -> Result<(f64, f64)> {
     Ok((follow_rate, iter_rate))
 }
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
-}
-
 fn main() -> Result<()> {
-    let mut args = std::env::args().skip(1);
-    let mut runs = 3;
-    let mut root = std::env::temp_dir();
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--runs" => runs = args.next().ok_or("--runs N")?.parse()?,
-            "--dir" => root = args.next().ok_or("--dir DIR")?.into(),
-            other => return Err(format!("unknown argument {other}").into()),
-        }
-    }
+    let Args {
+        runs, dir: root, ..
+    } = Args::parse()?;
     let fresh = || tempfile::tempdir_in(&root);
-    println!("Live logs (wal-core, 100 B entries, durable: SyncPolicy::Always), median of {runs}\n");
+    println!(
+        "Live logs (wal-core, 100 B entries, durable: SyncPolicy::Always), median of {runs}\n"
+    );
     println!("| appenders | appends/s | appends per fsync | vs 8 threads |");
     println!("|---|---:|---:|---:|");
     let mut rows: Vec<(String, f64, f64)> = Vec::new();
@@ -224,7 +200,11 @@ fn main() -> Result<()> {
             r.push(rate);
             p.push(per);
         }
-        rows.push((format!("{n} tokio tasks, 2 threads (append_async)"), median(r), median(p)));
+        rows.push((
+            format!("{n} tokio tasks, 2 threads (append_async)"),
+            median(r),
+            median(p),
+        ));
     }
     let base = rows[0].1;
     for (name, rate, per) in &rows {

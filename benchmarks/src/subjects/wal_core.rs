@@ -2,29 +2,13 @@
 //! `SyncPolicy::Always` (group commit) when durable.
 use std::path::Path;
 
-use wal_core::{DecodeError, EncodeError, Entry, Options, SyncPolicy, Wal};
+use wal_core::{Options, SyncPolicy, Wal};
 
+use crate::args::Bytes;
 use crate::payload::each;
 use crate::{Fsync, Result, Subject, Tally, on_threads};
 
 pub struct WalCore;
-
-/// A payload written as it is.
-struct Bytes(Vec<u8>);
-
-impl Entry for Bytes {
-    const TYPE_IDS: &'static [u8] = &[1];
-    fn type_id(&self) -> u8 {
-        1
-    }
-    fn encode(&self, out: &mut Vec<u8>) -> std::result::Result<(), EncodeError> {
-        out.extend_from_slice(&self.0);
-        Ok(())
-    }
-    fn decode(_: u8, payload: &[u8]) -> std::result::Result<Self, DecodeError> {
-        Ok(Self(payload.to_vec()))
-    }
-}
 
 /// Appends the payload in `p` without copying it (the buffer goes back into `p`).
 fn append(wal: &Wal, p: &mut Vec<u8>) -> Result<u64> {
