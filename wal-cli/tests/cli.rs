@@ -258,25 +258,33 @@ fn a_missing_segment_refuses_the_open_in_one_line_and_verify_names_it() {
     assert!(verify.contains("damage: "), "{verify}");
 }
 
+/// A thread appending notes 11, 12, … to the log in `dir` (opened with `opts`), one per
+/// `pause`, until `stop` is set; it returns the last index it appended.
+fn writer(
+    dir: &Path,
+    opts: Options,
+    pause: std::time::Duration,
+) -> (Arc<AtomicBool>, std::thread::JoinHandle<u64>) {
+    let (dir, stop) = (dir.to_path_buf(), Arc::new(AtomicBool::new(false)));
+    let flag = Arc::clone(&stop);
+    let handle = std::thread::spawn(move || {
+        let wal = Wal::open(&dir, opts).unwrap();
+        let mut k = 11;
+        while !flag.load(Ordering::Relaxed) {
+            wal.append(&note(k)).unwrap();
+            k += 1;
+            std::thread::sleep(pause);
+        }
+        wal.close().unwrap();
+        k - 1
+    });
+    (stop, handle)
+}
+
 #[test]
 fn dump_verify_and_follow_beside_a_writer() {
     let dir = log(10);
-    let writer_dir = dir.path().to_path_buf();
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let stop = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            let wal = Wal::open(&writer_dir, opts()).unwrap();
-            let mut k = 11;
-            while !stop.load(Ordering::Relaxed) {
-                wal.append(&note(k)).unwrap();
-                k += 1;
-                std::thread::sleep(std::time::Duration::from_micros(300));
-            }
-            wal.close().unwrap();
-            k - 1
-        })
-    };
+    let (stop, writer) = writer(dir.path(), opts(), std::time::Duration::from_micros(300));
     let (code, follow, err) = wal(
         &[
             "follow",
@@ -343,21 +351,11 @@ fn a_log_of_a_newer_format_version_is_refused_in_one_line() {
 #[test]
 fn info_and_follow_keep_working_while_retention_removes_segments() {
     let dir = log(10);
-    let writer_dir = dir.path().to_path_buf();
-    let stop = Arc::new(AtomicBool::new(false));
-    let writer = {
-        let stop = Arc::clone(&stop);
-        std::thread::spawn(move || {
-            let wal = Wal::open(&writer_dir, opts().max_segments(Some(3))).unwrap();
-            let mut k = 11;
-            while !stop.load(Ordering::Relaxed) {
-                wal.append(&note(k)).unwrap();
-                k += 1;
-                std::thread::sleep(std::time::Duration::from_micros(100));
-            }
-            wal.close().unwrap();
-        })
-    };
+    let (stop, writer) = writer(
+        dir.path(),
+        opts().max_segments(Some(3)),
+        std::time::Duration::from_micros(100),
+    );
     for _ in 0..20 {
         let (code, info, err) = wal(&["info"], dir.path());
         assert_eq!(code, 0, "{info}{err}");
