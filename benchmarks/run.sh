@@ -25,3 +25,5 @@ fi
 ./target/release/inspect
 # Compression (none, lz4, zstd) and entry formats (Codec, postcard, JSON) on JSON events.
 ./target/release/codecs
+# Cost as the log grows: 1, 4 and 16 GiB logs and 10, 1,000 and 10,000 segments (needs ~22 GB).
+./target/release/scaling
