@@ -88,3 +88,10 @@ pub(crate) fn preview(payload: &[u8], max: usize) -> String {
     }
     out
 }
+
+/// A segment's file name, as the listings show it.
+pub(crate) fn file_name(s: &wal_core::SegmentInfo) -> String {
+    s.path
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}

@@ -27,10 +27,7 @@ pub(crate) fn run(dir: &Path, out: &mut impl Write) -> Result<u8, String> {
     .map_err(io)?;
     writeln!(out, "segments   {} ({bytes} bytes)", segments.len()).map_err(io)?;
     for s in &segments {
-        let name = s
-            .path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = crate::show::file_name(s);
         writeln!(
             out,
             "  {name}  seq {:>5}  indexes {}..={}  {} bytes  {}",

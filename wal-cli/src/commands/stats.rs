@@ -89,10 +89,7 @@ pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8,
     .map_err(io)?;
     writeln!(out, "\nby segment:").map_err(io)?;
     for s in wal.segments() {
-        let name = s
-            .path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let name = crate::show::file_name(&s);
         writeln!(
             out,
             "  {name}  {:>8} entries  {:>12} bytes  {}",

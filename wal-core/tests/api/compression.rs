@@ -299,11 +299,7 @@ fn the_compressed_fixture_reads_back_and_its_frames_name_their_codecs() {
             .unwrap();
         }
     }
-    let tmp = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(fixture_dir()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
-    }
+    let tmp = common::copy_fixture(&fixture_dir());
     let wal = Wal::open(
         tmp.path(),
         Options::default().recovery(RecoveryMode::Strict),

@@ -100,11 +100,7 @@ fn golden_log_bytes_are_reproduced_exactly() {
 
 #[test]
 fn golden_log_reads_back_exactly() {
-    let tmp = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(fixture_dir()).unwrap() {
-        let entry = entry.unwrap();
-        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
-    }
+    let tmp = common::copy_fixture(&fixture_dir());
     let wal = Wal::open(
         tmp.path(),
         Options::default()

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use common::{Blob, dir, read_all};
-use wal_core::testing::{Crash, SimFs};
+use wal_core::testing::SimFs;
 use wal_core::{Error, Options, RecoveryMode, SyncPolicy, Wal};
 
 fn opts(fs: &SimFs) -> Options {
@@ -50,16 +50,7 @@ fn a_reader_sees_what_the_writer_wrote_and_cannot_write() {
 
 #[test]
 fn a_torn_tail_is_reported_not_cut() {
-    let fs = SimFs::new();
-    let wal = Wal::open(dir(), opts(&fs).sync(SyncPolicy::Never)).unwrap();
-    for k in 1..=5 {
-        wal.append(&Blob::nth(k)).unwrap();
-    }
-    wal.sync().unwrap();
-    wal.append(&Blob::nth(6)).unwrap();
-    assert_eq!(wal.iter().unwrap().count(), 6);
-    std::mem::forget(wal);
-    let torn = fs.crash(Crash::TornPrefix(4));
+    let torn = common::torn_sixth_entry(opts, 4);
     let before = files(&torn);
     let reader = Wal::open_read_only(dir(), opts(&torn)).unwrap();
     assert_eq!(reader.last_index(), 5);

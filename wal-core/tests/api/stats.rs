@@ -72,21 +72,8 @@ fn latency_percentiles_reflect_slow_syncs() {
 
 #[test]
 fn recovery_is_summarized() {
-    let fs = SimFs::new();
-    let wal = Wal::open(dir(), opts(&fs).sync(SyncPolicy::Never)).unwrap();
-    for k in 1..=5 {
-        wal.append(&Blob::nth(k)).unwrap();
-    }
-    wal.sync().unwrap();
-    wal.append(&Blob::nth(6)).unwrap();
-    assert_eq!(
-        wal.iter().unwrap().count(),
-        6,
-        "the sixth is written, not synced"
-    );
-    std::mem::forget(wal); // a crash: no close
     // Power lost while the sixth frame was written: its first 3 bytes reached the disk.
-    let image = fs.crash(Crash::TornPrefix(3));
+    let image = common::torn_sixth_entry(opts, 3);
     let wal = Wal::open(dir(), opts(&image)).unwrap();
     let r = wal.stats().recovery;
     assert_eq!(r.entries, 5);

@@ -146,3 +146,34 @@ pub fn first_indexes(fs: &SimFs, dir: &Path) -> Vec<u64> {
         .map(|p| p.file_stem().unwrap().to_str().unwrap().parse().unwrap())
         .collect()
 }
+
+/// A copy of the files of `fixture` (a checked-in log) in a new temporary directory, so a
+/// test may open it for writing.
+pub fn copy_fixture(fixture: &Path) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixture).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), tmp.path().join(entry.file_name())).unwrap();
+    }
+    tmp
+}
+
+/// A log in `dir()` of five synced entries (`Blob::nth(1..=5)`) and a sixth written but not
+/// synced, then power lost with the first `kept` bytes of the sixth frame on disk: the
+/// file system after the crash.
+pub fn torn_sixth_entry(opts: impl Fn(&SimFs) -> Options, kept: u64) -> SimFs {
+    let fs = SimFs::new();
+    let wal = Wal::open(dir(), opts(&fs).sync(wal_core::SyncPolicy::Never)).unwrap();
+    for k in 1..=5 {
+        wal.append(&Blob::nth(k)).unwrap();
+    }
+    wal.sync().unwrap();
+    wal.append(&Blob::nth(6)).unwrap();
+    assert_eq!(
+        wal.iter().unwrap().count(),
+        6,
+        "the sixth is written, not synced"
+    );
+    std::mem::forget(wal); // a crash: no close
+    fs.crash(wal_core::testing::Crash::TornPrefix(kept))
+}
