@@ -44,9 +44,9 @@ pub(crate) enum Command {
         /// The log's directory.
         dir: PathBuf,
     },
-    /// Checks every frame's CRC, every sealed segment's footer and the chain of segments,
-    /// and the marks; names each damaged place (file, offset, kind). Exit 0 clean, 1 damage
-    /// found, 2 could not run.
+    /// Checks every frame by a CRC (its sync-marker window's or its own), every sealed
+    /// segment's footer and the chain of segments, and the marks; names each damaged place
+    /// (file, offset, kind). Exit 0 clean, 1 damage found, 2 could not run.
     #[command(after_help = "Example:\n  wal verify /var/lib/app/wal && echo clean")]
     Verify {
         /// The log's directory.

@@ -44,6 +44,7 @@ impl Cuts {
     }
 
     /// The number of cuts made so far.
+    #[inline]
     pub(crate) fn generation(&self) -> u64 {
         self.generation.load(Ordering::Acquire)
     }

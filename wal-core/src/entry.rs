@@ -94,44 +94,81 @@ enum Payload {
     Owned(Arc<[u8]>),
 }
 
-/// An entry borrowed from a reader's buffer: what `replay` decodes, with no copy.
+/// An entry borrowed from an iterator's read buffer, valid until the iterator moves on:
+/// what [`Iter::next_ref`](crate::Iter::next_ref) hands out and `replay` decodes, with no
+/// copy, allocation or reference count per entry.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct EntryRef<'a> {
-    pub index: u64,
-    pub type_id: u8,
-    pub flags: u8,
+pub struct EntryRef<'a> {
+    pub(crate) index: u64,
+    pub(crate) type_id: u8,
+    pub(crate) flags: u8,
     /// The payload as stored: compressed when `flags` name a codec.
-    pub payload: &'a [u8],
+    pub(crate) payload: &'a [u8],
     /// The most a compressed payload may restore to (the maximum entry size).
-    pub max: u32,
+    pub(crate) max: u32,
 }
 
-impl EntryRef<'_> {
-    /// Whether the writer marked the entry as skippable.
-    pub(crate) fn is_ignorable(&self) -> bool {
+impl<'a> EntryRef<'a> {
+    /// The entry's index in the log (1-based).
+    #[must_use]
+    pub fn index(&self) -> u64 {
+        self.index
+    }
+
+    /// The entry's type id: the byte [`Entry::type_id`] wrote.
+    #[must_use]
+    pub fn type_id(&self) -> u8 {
+        self.type_id
+    }
+
+    /// Whether the writer marked the entry as skippable by readers that do not know its type.
+    #[inline]
+    #[must_use]
+    pub fn is_ignorable(&self) -> bool {
         self.flags & FLAG_IGNORABLE != 0
     }
 
-    /// Decodes the entry as a `T`; errors as [`RawEntry::decode`].
-    pub(crate) fn decode<T: Entry>(&self) -> Result<T> {
+    /// Whether the payload is stored compressed (see `Options::compression`): then
+    /// [`EntryRef::payload`] allocates to restore it.
+    #[must_use]
+    pub fn is_compressed(&self) -> bool {
+        self.flags & CODEC_MASK != 0
+    }
+
+    /// The payload bytes, as the entry's `encode` wrote them: borrowed from the read
+    /// buffer, or restored into an allocation when stored compressed.
+    ///
+    /// # Errors
+    /// [`Error::Compression`] for a compressed payload that cannot be restored.
+    #[inline]
+    pub fn payload(&self) -> Result<std::borrow::Cow<'a, [u8]>> {
+        if self.flags & CODEC_MASK == 0 {
+            return Ok(std::borrow::Cow::Borrowed(self.payload));
+        }
+        crate::compression::decompress(self.index, self.flags, self.payload, self.max)
+            .map(std::borrow::Cow::Owned)
+    }
+
+    /// Decodes the entry as a `T`, straight from the read buffer.
+    ///
+    /// # Errors
+    /// As [`RawEntry::decode`], and [`Error::Compression`] for a compressed payload that
+    /// cannot be restored.
+    #[inline]
+    pub fn decode<T: Entry>(&self) -> Result<T> {
         if !T::TYPE_IDS.contains(&self.type_id) {
             return Err(Error::UnknownEntryType {
                 index: self.index,
                 type_id: self.type_id,
             });
         }
-        // Decompressed only now, after the type matched: skipping by type costs nothing.
-        let payload = self.plain_payload()?;
-        T::decode(self.type_id, &payload).map_err(|e| self.decode_error(e))
-    }
-
-    /// The payload as `encode` wrote it: decompressed if it is stored compressed.
-    fn plain_payload(&self) -> Result<std::borrow::Cow<'_, [u8]>> {
-        if self.flags & CODEC_MASK == 0 {
-            return Ok(std::borrow::Cow::Borrowed(self.payload));
-        }
-        crate::compression::decompress(self.index, self.flags, self.payload, self.max)
-            .map(std::borrow::Cow::Owned)
+        let decoded = if self.flags & CODEC_MASK == 0 {
+            T::decode(self.type_id, self.payload)
+        } else {
+            // Decompressed only now, after the type matched: skipping by type costs nothing.
+            T::decode(self.type_id, &self.payload()?)
+        };
+        decoded.map_err(|e| self.decode_error(e))
     }
 
     fn decode_error(&self, e: DecodeError) -> Error {
@@ -148,11 +185,12 @@ impl EntryRef<'_> {
         }
     }
 
-    /// The entry, owning a copy of its payload (decompressed, if it was stored compressed).
+    /// The entry as a [`RawEntry`] owning a copy of its payload (decompressed, if it was
+    /// stored compressed), to keep after the iterator moves on.
     ///
     /// # Errors
     /// [`Error::Compression`] for a compressed payload that cannot be restored.
-    pub(crate) fn to_owned(self) -> Result<RawEntry> {
+    pub fn into_raw(self) -> Result<RawEntry> {
         if self.flags & CODEC_MASK != 0 {
             return self.decompressed();
         }
@@ -163,7 +201,7 @@ impl EntryRef<'_> {
     /// decompressed, if it was stored compressed).
     ///
     /// # Errors
-    /// As [`EntryRef::to_owned`].
+    /// As [`EntryRef::into_raw`].
     pub(crate) fn shared(
         self,
         buf: &Arc<Vec<u8>>,
@@ -177,7 +215,7 @@ impl EntryRef<'_> {
     }
 
     fn decompressed(self) -> Result<RawEntry> {
-        let plain = self.plain_payload()?.into_owned();
+        let plain = self.payload()?.into_owned();
         let mut raw = self.with_payload(Payload::Owned(Arc::from(plain)));
         raw.flags &= !CODEC_MASK;
         Ok(raw)
@@ -232,6 +270,7 @@ impl RawEntry {
 
     /// The payload bytes, as the entry's `encode` wrote them.
     #[must_use]
+    #[inline]
     pub fn payload(&self) -> &[u8] {
         match &self.payload {
             Payload::Shared(buf, range) => buf.get(range.clone()).unwrap_or_default(),

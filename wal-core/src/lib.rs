@@ -127,7 +127,7 @@ pub mod testing;
 struct ReadmeDoctests;
 
 pub use compression::Compression;
-pub use entry::{DecodeError, EncodeError, Entry, RawEntry};
+pub use entry::{DecodeError, EncodeError, Entry, EntryRef, RawEntry};
 pub use error::{CorruptionKind, Error, Result};
 pub use iter::Iter;
 pub use options::RecoveryMode;

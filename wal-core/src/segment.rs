@@ -144,6 +144,7 @@ impl Segment {
         self.header.first_index
     }
 
+    #[inline]
     pub(crate) fn end(&self) -> u64 {
         self.end.load(Ordering::Acquire)
     }
@@ -152,6 +153,7 @@ impl Segment {
         self.last_index.load(Ordering::Acquire)
     }
 
+    #[inline]
     pub(crate) fn is_removed(&self) -> bool {
         self.removed.load(Ordering::Acquire)
     }

@@ -415,6 +415,14 @@ impl Inner {
         }
     }
 
+    /// Whether segments may have gaps in their indexes (a log opened in
+    /// [`RecoveryMode::Salvage`](crate::RecoveryMode)): readers then find frames by their
+    /// positions, not one after the other. A read-only open of another mode reads on like a
+    /// writer's: each segment ends where its verified frames end, cut planned or made.
+    pub(crate) fn sparse(&self) -> bool {
+        self.opts.recovery == crate::RecoveryMode::Salvage
+    }
+
     pub(crate) fn is_poisoned(&self) -> bool {
         self.poison.get().is_some()
     }

@@ -31,6 +31,9 @@ struct Walker {
     /// CRC of `[committed, hashed)`.
     hasher: crc32fast::Hasher,
     hashed: usize,
+    /// Whether to check that entry indexes follow `first_index` one by one and record the
+    /// entries' positions (recovery); a reader checking windows alone does neither.
+    index_entries: bool,
     positions: Vec<u32>,
 }
 
@@ -54,7 +57,20 @@ impl Walker {
             batch_open: false,
             hasher: crc32fast::Hasher::new_with_initial(seed),
             hashed: HEADER_LEN,
+            index_entries: true,
             positions: Vec::new(),
+        }
+    }
+
+    /// A walker that starts at `start`, the start of a window (a marker's end or the
+    /// header's), and checks windows alone: it neither orders indexes nor records positions.
+    fn windows_from(start: usize, seed: u32, max_entry_size: u32) -> Self {
+        Self {
+            committed: start,
+            pos: start,
+            hashed: start,
+            index_entries: false,
+            ..Self::new(0, seed, max_entry_size)
         }
     }
 
@@ -115,15 +131,17 @@ impl Walker {
                 self.committed_len = self.positions.len();
                 continue;
             }
-            let expected = self.first_index + self.positions.len() as u64;
-            let Ok(at) = u32::try_from(self.pos) else {
-                return Walked::Stop;
-            };
-            if le_u64(h, 10) != Some(expected) {
-                return Walked::Stop;
+            if self.index_entries {
+                let expected = self.first_index + self.positions.len() as u64;
+                let Ok(at) = u32::try_from(self.pos) else {
+                    return Walked::Stop;
+                };
+                if le_u64(h, 10) != Some(expected) {
+                    return Walked::Stop;
+                }
+                self.positions.push(at);
             }
             self.batch_open = flags & FLAG_BATCH_MORE != 0;
-            self.positions.push(at);
             self.pos = end;
         }
     }
@@ -162,6 +180,19 @@ pub(crate) fn verified_prefix(
     let mut w = Walker::new(first_index, seed, max_entry_size);
     w.walk(b, 0);
     w.finish()
+}
+
+/// The end of the last window, among those that start at `start` (a window's start: a
+/// marker's end or the header's) and lie wholly inside `b`, that verified one after the
+/// other — `start` when none did. `b` holds the segment's bytes from offset `start`.
+///
+/// Every frame before the returned offset is exactly as the writer wrote it, so a reader
+/// may take its header without checking the frame's own CRC. Stops as [`verified_prefix`]
+/// does; never panics.
+pub(crate) fn verified_windows(b: &[u8], start: usize, seed: u32, max_entry_size: u32) -> usize {
+    let mut w = Walker::windows_from(start, seed, max_entry_size);
+    w.walk(b, start);
+    w.committed
 }
 
 /// [`verified_prefix`] of a segment file of `len` bytes, read through `buf` (grown to a few

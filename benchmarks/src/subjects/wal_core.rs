@@ -56,8 +56,10 @@ impl Subject for WalCore {
     fn replay(&self, dir: &Path) -> Result<Tally> {
         let wal = Wal::open(dir, Options::default())?;
         let mut t = Tally::default();
-        for e in wal.iter()? {
-            t.add(e?.payload());
+        // The lending form: each entry borrowed from the read buffer.
+        let mut iter = wal.iter()?;
+        while let Some(e) = iter.next_ref() {
+            t.add(&e?.payload()?);
         }
         Ok(t)
     }

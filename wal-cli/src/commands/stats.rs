@@ -21,10 +21,11 @@ struct Tally {
 fn tally(wal: &Wal) -> Result<Tally, wal_core::Error> {
     let mut t = Tally::default();
     if wal.last_index() >= wal.first_index() {
-        for raw in wal.iter()? {
-            let raw = raw?;
-            let n = raw.payload().len();
-            let slot = t.by_type.entry(raw.type_id()).or_default();
+        let mut iter = wal.iter()?;
+        while let Some(entry) = iter.next_ref() {
+            let entry = entry?;
+            let n = entry.payload()?.len();
+            let slot = t.by_type.entry(entry.type_id()).or_default();
             slot.0 += 1;
             slot.1 += n as u64;
             t.sizes.push(u32::try_from(n).unwrap_or(u32::MAX));

@@ -9,7 +9,8 @@ use super::io;
 use crate::open::open;
 
 /// The fast check, one sequential pass: the default open (headers, footer summaries, the
-/// chain, the marks), every frame's CRC through the reader, every sealed segment's footer
+/// chain, the marks), every byte of every frame through the reader (a sync-marker window's
+/// CRC, or each frame's), every compressed payload restored, every sealed segment's footer
 /// through its positions. `Some((segments, entries))` when all of it holds; `None` at the
 /// first doubt, for the salvage scan to name every place.
 fn clean(dir: &Path) -> Option<(usize, u64)> {
@@ -28,8 +29,9 @@ fn clean(dir: &Path) -> Option<(usize, u64)> {
     let progress = Progress::new(segments.iter().map(|s| s.bytes).sum());
     let mut entries = 0;
     if wal.last_index() >= wal.first_index() {
-        for raw in wal.iter().ok()? {
-            progress.add(raw.ok()?.payload().len());
+        let mut iter = wal.iter().ok()?;
+        while let Some(entry) = iter.next_ref() {
+            progress.add(entry.ok()?.payload().ok()?.len());
             entries += 1;
         }
     }

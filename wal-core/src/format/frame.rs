@@ -24,6 +24,7 @@ impl FrameHeader {
     /// payload too: see [`check_frame`]). `None` when `b` is shorter than a frame header.
     /// The one place a frame header's layout is read.
     #[must_use]
+    #[inline]
     pub fn peek(b: &[u8]) -> Option<Self> {
         let h = b.get(..FRAME_HEADER_LEN)?;
         Some(Self {
@@ -37,6 +38,7 @@ impl FrameHeader {
 
     /// Total length of the frame, header included.
     #[must_use]
+    #[inline]
     pub fn frame_len(&self) -> usize {
         FRAME_HEADER_LEN + self.len as usize
     }

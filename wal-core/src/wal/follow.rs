@@ -174,7 +174,7 @@ impl Follower {
             self.backlog = Iter::new(
                 inner.segments(),
                 (Arc::clone(&inner.cuts), self.cuts_seen),
-                inner.read_only,
+                inner.sparse(),
                 self.next,
                 end,
                 inner.seed,

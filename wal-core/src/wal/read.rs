@@ -57,7 +57,7 @@ impl Wal {
         let iter = Iter::new(
             Arc::clone(&segments),
             (Arc::clone(&inner.cuts), seen),
-            inner.read_only,
+            inner.sparse(),
             index,
             last,
             inner.seed,
@@ -280,7 +280,7 @@ impl Inner {
                 payload: &buf[FRAME_HEADER_LEN..total],
                 max,
             }
-            .to_owned()?),
+            .into_raw()?),
             Ok(h) => Err(seg.corrupt(
                 pos,
                 CorruptionKind::IndexOrder {

@@ -15,3 +15,4 @@ mod bad_inputs;
 mod corruption;
 mod corruption_matrix;
 mod recovery;
+mod window_reads;
