@@ -2,7 +2,7 @@
 # Builds in release mode and runs every benchmark: the criterion benchmarks of this
 # library's hot paths, then the side-by-side comparison with the Rust peers (median of 3,
 # one process per library, workload and run). The comparison's table goes to stdout and
-# to benchmarks/results.md.
+# to benchmarks/results.md (its figures to results.tsv), and the charts to charts/.
 #
 #   benchmarks/run.sh [--runs N] [--only NAME,...] [--workloads W1,W5a,...] [--dir DIR]
 #   SKIP_CRITERION=1 benchmarks/run.sh    # the comparison alone
@@ -26,4 +26,6 @@ fi
 # Compression (none, lz4, zstd) and entry formats (Codec, postcard, JSON) on JSON events.
 ./target/release/codecs
 # Cost as the log grows: 1, 4 and 16 GiB logs and 10, 1,000 and 10,000 segments (needs ~22 GB).
-./target/release/scaling
+./target/release/scaling | tee scaling.md
+# The comparison and scaling results (results.tsv, scaling.tsv) drawn as charts/*.svg.
+./target/release/charts

@@ -193,6 +193,7 @@ pub fn decode_mark(magic: [u8; 8], b: &[u8]) -> Option<(u64, u64)> {
 
 /// Masks a CRC before it is stored (`LevelDB`'s rotation and offset).
 #[must_use]
+#[inline]
 pub fn mask(crc: u32) -> u32 {
     crc.rotate_right(15).wrapping_add(MASK_DELTA)
 }
@@ -208,6 +209,7 @@ pub fn crc_seed(log_id: u64) -> u32 {
 
 /// A CRC-32 over `bytes`, seeded with `seed`, unmasked.
 #[must_use]
+#[inline]
 pub fn crc(seed: u32, bytes: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new_with_initial(seed);
     h.update(bytes);

@@ -136,7 +136,34 @@ fn parent(args: &[String]) -> Result<()> {
         }
     }
     print!("{}", report(&plan, &figures));
+    // The medians as data, for `charts`.
+    std::fs::write(TSV, tsv(&plan, &figures))?;
     Ok(())
+}
+
+/// Where `compare` leaves its medians for `charts` (in the working directory).
+const TSV: &str = "results.tsv";
+
+/// One line per workload and library with a median: `heading`, library, figure,
+/// whether higher is better.
+fn tsv(plan: &Plan, figures: &Figures) -> String {
+    let mut out = String::from("workload\tlibrary\tfigure\thigher_is_better\n");
+    for &w in &plan.workloads {
+        let names = plan.names.iter().copied().chain(std::iter::once(DISK));
+        for name in names {
+            if let Some(x) = figures
+                .get(&(name.to_owned(), w.name()))
+                .and_then(|v| median(v).ok())
+            {
+                out.push_str(&format!(
+                    "{}\t{name}\t{x}\t{}\n",
+                    w.heading(),
+                    w.higher_is_better()
+                ));
+            }
+        }
+    }
+    out
 }
 
 fn run_child(

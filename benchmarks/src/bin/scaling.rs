@@ -160,8 +160,19 @@ fn main() -> Result<()> {
         "| log | segments | open + read last | memory after open | per segment | replay | descriptors held after a full scan |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
+    // The rows as data, for `charts` (in the working directory).
+    let mut tsv = String::from("log\tsegments\topen_read_last_ms\trss_bytes\treplay_gbps\n");
     for shape in &shapes {
         let r = run(&args.dir, shape, entry)?;
+        tsv.push_str(&format!(
+            "{}\t{}\t{}\t{}\t{}\n",
+            r.name,
+            r.segments,
+            r.open_read_last.as_secs_f64() * 1e3,
+            r.rss,
+            r.replay_gbps
+        ));
+        std::fs::write("scaling.tsv", &tsv)?;
         println!(
             "| {} | {} | {:.2?} | {} KiB | {} B | {:.2} GB/s | {} |",
             r.name,

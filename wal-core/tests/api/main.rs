@@ -11,6 +11,7 @@
 mod common;
 
 mod async_append;
+#[cfg(all(feature = "lz4", feature = "zstd"))]
 mod compression;
 mod follow;
 mod golden;
