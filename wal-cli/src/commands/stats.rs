@@ -1,6 +1,5 @@
 //! `wal stats`: count and bytes per entry type and per segment, payload size percentiles.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
@@ -10,11 +9,58 @@ use super::io;
 use crate::open::open;
 use crate::show::Types;
 
-/// Entries per type (count, payload bytes) and every payload's size.
-#[derive(Default)]
+/// Entries per type id (count, payload bytes) and the payloads' sizes.
 struct Tally {
-    by_type: BTreeMap<u8, (u64, u64)>,
-    sizes: Vec<u32>,
+    by_type: Vec<(u64, u64)>,
+    sizes: Sizes,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Self {
+            by_type: vec![(0, 0); 256],
+            sizes: Sizes::default(),
+        }
+    }
+}
+
+/// Payload sizes, counted exactly: a count per size below [`Sizes::SMALL`], and each larger
+/// size kept. Adding one costs an increment, not a growing list of every size.
+#[derive(Default)]
+struct Sizes {
+    small: Vec<u64>,
+    large: Vec<u32>,
+    count: u64,
+}
+
+impl Sizes {
+    const SMALL: usize = 4096;
+
+    fn add(&mut self, n: usize) {
+        if self.small.is_empty() {
+            self.small = vec![0; Self::SMALL];
+        }
+        self.count += 1;
+        match self.small.get_mut(n) {
+            Some(c) => *c += 1,
+            None => self.large.push(u32::try_from(n).unwrap_or(u32::MAX)),
+        }
+    }
+
+    /// The `k`-th smallest size (from 0), once `large` is sorted; 0 when there is none.
+    fn nth(&self, k: u64) -> u64 {
+        let mut left = k;
+        for (size, &c) in self.small.iter().enumerate() {
+            if left < c {
+                return size as u64;
+            }
+            left -= c;
+        }
+        usize::try_from(left)
+            .ok()
+            .and_then(|i| self.large.get(i))
+            .map_or(0, |&n| u64::from(n))
+    }
 }
 
 /// Reads every entry of the log opened by `mode`.
@@ -25,19 +71,20 @@ fn tally(wal: &Wal) -> Result<Tally, wal_core::Error> {
         while let Some(entry) = iter.next_ref() {
             let entry = entry?;
             let n = entry.payload()?.len();
-            let slot = t.by_type.entry(entry.type_id()).or_default();
+            let slot = &mut t.by_type[usize::from(entry.type_id())];
             slot.0 += 1;
             slot.1 += n as u64;
-            t.sizes.push(u32::try_from(n).unwrap_or(u32::MAX));
+            t.sizes.add(n);
         }
     }
+    t.sizes.large.sort_unstable();
     Ok(t)
 }
 
 #[expect(clippy::cast_precision_loss, reason = "shares are percentages")]
 pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8, String> {
     let mut wal = open(dir, RecoveryMode::TolerateTornTail)?;
-    let Tally { by_type, mut sizes } = match tally(&wal) {
+    let Tally { by_type, sizes } = match tally(&wal) {
         Ok(t) => t,
         // Damage in a sealed segment: count what can be read past it, and say so.
         Err(e @ wal_core::Error::Corruption { .. }) => {
@@ -51,15 +98,16 @@ pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8,
         }
         Err(e) => return Err(e.to_string()),
     };
-    let total: u64 = by_type.values().map(|v| v.1).sum();
-    writeln!(out, "{} entries, {total} payload bytes", sizes.len()).map_err(io)?;
+    let total: u64 = by_type.iter().map(|v| v.1).sum();
+    writeln!(out, "{} entries, {total} payload bytes", sizes.count).map_err(io)?;
     writeln!(
         out,
         "\nby type:\n  {:<24} {:>12} {:>14} {:>7}",
         "type", "entries", "bytes", "share"
     )
     .map_err(io)?;
-    for (t, (n, bytes)) in &by_type {
+    let present = (0u8..=255).zip(&by_type).filter(|(_, (n, _))| *n > 0);
+    for (t, (n, bytes)) in present {
         let share = if total == 0 {
             0.0
         } else {
@@ -68,24 +116,19 @@ pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8,
         writeln!(
             out,
             "  {:<24} {n:>12} {bytes:>14} {share:>6.1}%",
-            types.label(*t)
+            types.label(t)
         )
         .map_err(io)?;
     }
-    sizes.sort_unstable();
-    let at = |p: usize| {
-        sizes
-            .get((sizes.len() * p / 100).min(sizes.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or(0)
-    };
+    let last = sizes.count.saturating_sub(1);
+    let at = |p: u64| sizes.nth((sizes.count * p / 100).min(last));
     writeln!(
         out,
         "\npayload size: p50 {} B, p90 {} B, p99 {} B, max {} B",
         at(50),
         at(90),
         at(99),
-        sizes.last().copied().unwrap_or(0)
+        sizes.nth(last)
     )
     .map_err(io)?;
     writeln!(out, "\nby segment:").map_err(io)?;
@@ -101,4 +144,34 @@ pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8,
         .map_err(io)?;
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sizes;
+
+    #[test]
+    fn sizes_give_the_same_order_statistics_as_a_sorted_list() {
+        let mut sizes = Sizes::default();
+        let mut all: Vec<u64> = Vec::new();
+        let mut x = 7u64;
+        for _ in 0..5_000 {
+            x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            // Most below the counted range, some above it, a few far above.
+            let n = match x >> 60 {
+                0..=11 => (x >> 20) % 4096,
+                12..=14 => 4096 + (x >> 20) % 10_000,
+                _ => (x >> 20) % (1 << 24),
+            };
+            sizes.add(usize::try_from(n).unwrap());
+            all.push(n);
+        }
+        sizes.large.sort_unstable();
+        all.sort_unstable();
+        assert_eq!(sizes.count, 5_000);
+        for (k, &want) in all.iter().enumerate() {
+            assert_eq!(sizes.nth(k as u64), want, "the {k}-th smallest");
+        }
+        assert_eq!(Sizes::default().nth(0), 0);
+    }
 }
