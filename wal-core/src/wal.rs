@@ -118,6 +118,10 @@ struct Group {
     leading: bool,
     /// Appenders waiting for a sync to cover them: nobody is woken when there are none.
     waiting: usize,
+    /// Entries the last sync covered, and how long it took: how many entries the next
+    /// leader gathers before it syncs, and for how long at most.
+    last_covered: u64,
+    last_sync: std::time::Duration,
 }
 
 impl Wal {

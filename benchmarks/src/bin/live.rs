@@ -1,8 +1,10 @@
 //! Live logs: async durable appends against threads, and how soon a follower sees an entry.
 //!
-//! - Durable appends of 100 B under `SyncPolicy::Always` from 8 OS threads (W3's shape),
-//!   against `append_async` from 64 and from 1,000 tokio tasks on a 2-thread runtime: the
-//!   same 16,000 appends, appends/s and appends per fsync, each the median of `--runs`.
+//! - Durable appends of 100 B under `SyncPolicy::Always` from 1, 8 (W3's shape) and 64 OS
+//!   threads, and `append_async` from 64 and from 1,000 tokio tasks on a 2-thread runtime:
+//!   the same 16,000 appends (2,000 from one thread), appends/s and appends per fsync, each
+//!   the median of `--runs`; against the disk's limit, threads ÷ the median fdatasync of
+//!   100 B written into a preallocated file.
 //! - Follower latency: one thread appends under `Always`, a follower (blocking `next`)
 //!   yields each entry; the time from `append` returning to the follower yielding the
 //!   entry, median and p99 (an entry the follower yields before `append` returned counts
@@ -31,17 +33,19 @@ fn payload(i: u64) -> Bytes {
     Bytes(p)
 }
 
-/// Appends/s and appends per fsync of 16,000 durable appends from 8 threads.
-fn threads(dir: &Path) -> Result<(f64, f64)> {
+/// Appends/s and appends per fsync of 16,000 durable appends from `n` threads (2,000 from
+/// one).
+fn threads(dir: &Path, n: u64) -> Result<(f64, f64)> {
     let wal = Wal::open(dir, Options::default())?;
     let before = wal.stats().fsyncs;
+    let total = if n == 1 { TOTAL / 8 } else { TOTAL };
     let start = Instant::now();
     std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8u64)
+        let handles: Vec<_> = (0..n)
             .map(|t| {
                 let wal = &wal;
                 s.spawn(move || -> wal_core::Result<()> {
-                    for k in 0..TOTAL / 8 {
+                    for k in 0..total / n {
                         wal.append(&payload(t * TOTAL + k))?;
                     }
                     Ok(())
@@ -58,7 +62,27 @@ fn threads(dir: &Path) -> Result<(f64, f64)> {
     let fsyncs = wal.stats().fsyncs - before;
     check_all(&wal)?;
     wal.close()?;
-    Ok((TOTAL as f64 / secs, TOTAL as f64 / fsyncs as f64))
+    Ok((total as f64 / secs, total as f64 / fsyncs as f64))
+}
+
+/// The median time of an fdatasync after writing 100 B into a preallocated file (2,000
+/// of them at successive offsets): the disk's limit on durable appends, one per fsync.
+fn fdatasync_latency(dir: &Path) -> Result<Duration> {
+    use std::io::Write;
+    use std::os::unix::fs::FileExt;
+    let path = dir.join("preallocated");
+    let mut f = std::fs::File::create(&path)?;
+    f.write_all(&vec![0u8; 16 << 20])?;
+    f.sync_all()?;
+    let mut times = Vec::new();
+    for k in 0..2_000u64 {
+        let start = Instant::now();
+        f.write_all_at(&[0x5a; SMALL], k * SMALL as u64)?;
+        f.sync_data()?;
+        times.push(start.elapsed());
+    }
+    times.sort();
+    Ok(times[times.len() / 2])
 }
 
 /// The same appends from `tasks` tokio tasks on a 2-thread runtime, each awaiting
@@ -183,16 +207,26 @@ fn main() -> Result<()> {
     println!(
         "Live logs (wal-core, 100 B entries, durable: SyncPolicy::Always), median of {runs}\n"
     );
-    println!("| appenders | appends/s | appends per fsync | vs 8 threads |");
-    println!("|---|---:|---:|---:|");
-    let mut rows: Vec<(String, f64, f64)> = Vec::new();
-    let (mut r, mut p) = (Vec::new(), Vec::new());
-    for _ in 0..runs {
-        let (rate, per) = threads(fresh()?.path())?;
-        r.push(rate);
-        p.push(per);
+    let fsync = fdatasync_latency(fresh()?.path())?;
+    println!(
+        "| appenders | appends/s | appends per fsync | vs 8 threads | vs threads ÷ fdatasync |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    let mut rows: Vec<(String, f64, f64, Option<u64>)> = Vec::new();
+    for n in [1, 8, 64] {
+        let (mut r, mut p) = (Vec::new(), Vec::new());
+        for _ in 0..runs {
+            let (rate, per) = threads(fresh()?.path(), n)?;
+            r.push(rate);
+            p.push(per);
+        }
+        let name = match n {
+            1 => "1 OS thread (W2)".to_owned(),
+            8 => "8 OS threads (W3)".to_owned(),
+            n => format!("{n} OS threads"),
+        };
+        rows.push((name, median(r), median(p), Some(n)));
     }
-    rows.push(("8 OS threads (W3)".into(), median(r), median(p)));
     for n in [64, 1000] {
         let (mut r, mut p) = (Vec::new(), Vec::new());
         for _ in 0..runs {
@@ -204,12 +238,25 @@ fn main() -> Result<()> {
             format!("{n} tokio tasks, 2 threads (append_async)"),
             median(r),
             median(p),
+            None,
         ));
     }
-    let base = rows[0].1;
-    for (name, rate, per) in &rows {
-        println!("| {name} | {rate:.0} | {per:.1} | {:.2}x |", rate / base);
+    let base = rows[1].1;
+    for (name, rate, per, threads) in &rows {
+        let limit = threads.map_or_else(
+            || "—".to_owned(),
+            |n| format!("{:.2}x", rate / (n as f64 / fsync.as_secs_f64())),
+        );
+        println!(
+            "| {name} | {rate:.0} | {per:.1} | {:.2}x | {limit} |",
+            rate / base
+        );
     }
+    println!(
+        "\nfdatasync of 100 B written into a preallocated file: median {fsync:.1?} (one thread: {:.0}/s, 8 threads at most {:.0}/s)",
+        1.0 / fsync.as_secs_f64(),
+        8.0 / fsync.as_secs_f64()
+    );
     let (p50, p99) = follower_latency(fresh()?.path(), 2_000)?;
     println!(
         "\nFollower latency, append returned -> follower yielded (2,000 entries, one per 200 µs): median {p50:.1?}, p99 {p99:.1?}"

@@ -3,13 +3,16 @@
 
 use std::sync::PoisonError;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::Inner;
 use crate::error::{Error, Result};
 use crate::lock::lock;
 use crate::options::SyncPolicy;
 use crate::writer::Tail;
+
+/// The longest a leader gathers appenders before it syncs.
+const MAX_GATHER: Duration = Duration::from_millis(1);
 
 impl Inner {
     /// Group commit: returns once an fsync covering `target` (an index assigned in `epoch`)
@@ -43,14 +46,41 @@ impl Inner {
                 continue;
             }
             g.leading = true;
+            let (want, patience) = (g.last_covered, g.last_sync / 2);
             drop(g);
+            self.gather(want, patience);
+            let (before, started) = (self.durable.load(Ordering::Acquire), Instant::now());
             let result = self.sync_now();
             g = lock(&self.group);
+            g.last_covered = self.durable.load(Ordering::Acquire).saturating_sub(before);
+            g.last_sync = started.elapsed();
             g.leading = false;
             if g.waiting > 0 {
                 self.group_cv.notify_all();
             }
             result?;
+        }
+    }
+
+    /// Before a leader syncs: waits, for at most `patience` (half the last sync's time),
+    /// until `want` entries (as many as the last sync covered) are buffered beyond the
+    /// durable index. The appenders the last sync released are appending again; without
+    /// the wait the sync would start before them and each would wait for the one after,
+    /// so every sync would cover half the appenders. A thread appending alone (`want` of
+    /// one) never waits.
+    fn gather(&self, want: u64, patience: Duration) {
+        if want <= 1 {
+            return;
+        }
+        let deadline = Instant::now() + patience.min(MAX_GATHER);
+        while self
+            .assigned
+            .load(Ordering::Acquire)
+            .saturating_sub(self.durable.load(Ordering::Acquire))
+            < want
+            && Instant::now() < deadline
+        {
+            std::thread::yield_now();
         }
     }
 

@@ -184,3 +184,34 @@ fn a_failed_preallocation_poisons_the_log_like_a_failed_write() {
     .unwrap();
     assert_eq!(wal.last_index(), acked);
 }
+
+/// A leader waits a moment (at most half its last sync's time) for the appenders the last
+/// sync released, so one fsync covers all of a steady set of appenders instead of every
+/// other one covering half of them; one thread alone never waits.
+#[test]
+fn a_leader_gathers_the_appenders_the_last_sync_released() {
+    let fs = SimFs::new();
+    // Slow enough that appending again takes a small part of it, even on a busy machine.
+    fs.set_sync_delay(Duration::from_millis(4));
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs).segment_size(1 << 20)).unwrap());
+    let syncs_before = fs.stats().syncs;
+    let threads: Vec<_> = (0..8u8)
+        .map(|t| {
+            let wal = Arc::clone(&wal);
+            std::thread::spawn(move || {
+                for k in 0..40u32 {
+                    wal.append(&Blob::new(t + 1, k.to_le_bytes().to_vec()))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    for h in threads {
+        h.join().unwrap();
+    }
+    let syncs = fs.stats().syncs - syncs_before;
+    common::report(&format!("8 threads x 40 durable appends: {syncs} fsyncs"));
+    // Half groups would take 80 fsyncs; full groups 40 and a few to settle.
+    assert!(syncs <= 60, "{syncs} fsyncs for 320 appends from 8 threads");
+    assert_eq!(wal.last_index(), 320);
+}
