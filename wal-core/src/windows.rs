@@ -34,6 +34,8 @@ struct Walker {
     /// Whether to check that entry indexes follow `first_index` one by one and record the
     /// entries' positions (recovery); a reader checking windows alone does neither.
     index_entries: bool,
+    /// Whether the walk goes on in a next buffer (recovery's), or ends with this one.
+    resumes: bool,
     positions: Vec<u32>,
 }
 
@@ -58,6 +60,7 @@ impl Walker {
             hasher: crc32fast::Hasher::new_with_initial(seed),
             hashed: HEADER_LEN,
             index_entries: true,
+            resumes: true,
             positions: Vec::new(),
         }
     }
@@ -70,6 +73,7 @@ impl Walker {
             pos: start,
             hashed: start,
             index_entries: false,
+            resumes: false,
             ..Self::new(0, seed, max_entry_size)
         }
     }
@@ -80,7 +84,7 @@ impl Walker {
         let local = |at: usize| at - base;
         loop {
             let Some(h) = b.get(local(self.pos)..local(self.pos) + FRAME_HEADER_LEN) else {
-                self.hash_to(b, base, self.pos);
+                self.hash_ahead(b, base);
                 return Walked::NeedMore(FRAME_HEADER_LEN);
             };
             let Some(FrameHeader {
@@ -100,7 +104,7 @@ impl Walker {
             let total = FRAME_HEADER_LEN + len as usize;
             let end = self.pos + total;
             let Some(frame) = b.get(local(self.pos)..local(end)) else {
-                self.hash_to(b, base, self.pos);
+                self.hash_ahead(b, base);
                 return Walked::NeedMore(total);
             };
             if type_id == 0 {
@@ -143,6 +147,14 @@ impl Walker {
             }
             self.batch_open = flags & FLAG_BATCH_MORE != 0;
             self.pos = end;
+        }
+    }
+
+    /// At the end of a buffer: hashes what was walked, for a walk that `resumes` in the
+    /// next buffer; one that ends there leaves it, so an unfinished window costs no CRC.
+    fn hash_ahead(&mut self, b: &[u8], base: usize) {
+        if self.resumes {
+            self.hash_to(b, base, self.pos);
         }
     }
 

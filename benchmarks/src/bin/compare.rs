@@ -145,12 +145,14 @@ fn parent(args: &[String]) -> Result<()> {
 const TSV: &str = "results.tsv";
 
 /// One line per workload and library with a median: `heading`, library, figure,
-/// whether higher is better.
+/// whether higher is better. A library that never fsyncs has no line for a durable
+/// workload (the table shows its figure in parentheses).
 fn tsv(plan: &Plan, figures: &Figures) -> String {
     let mut out = String::from("workload\tlibrary\tfigure\thigher_is_better\n");
+    let never = |name: &str| subjects::by_name(name).is_some_and(|s| s.fsync() == Fsync::Never);
     for &w in &plan.workloads {
         let names = plan.names.iter().copied().chain(std::iter::once(DISK));
-        for name in names {
+        for name in names.filter(|n| !(w.durable() && never(n))) {
             if let Some(x) = figures
                 .get(&(name.to_owned(), w.name()))
                 .and_then(|v| median(v).ok())
