@@ -8,17 +8,14 @@ use common::{Blob, dir, read_all, sim_opts};
 use wal_core::testing::{Crash, Fault, FaultError, Op, SimFs};
 use wal_core::{Error, SyncPolicy, Wal};
 
-#[test]
-fn eight_threads_of_durable_appends_share_fsyncs() {
-    let fs = SimFs::new();
-    fs.set_sync_delay(Duration::from_micros(200));
-    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs).segment_size(1 << 20)).unwrap());
-    let syncs_before = fs.stats().syncs;
+/// Eight threads appending `n` durable entries each (thread `t` type `t + 1`, payload its
+/// count), each checked durable when acknowledged: every index they were given.
+fn eight_appenders(wal: &Arc<Wal>, n: u32) -> Vec<u64> {
     let threads: Vec<_> = (0..8u8)
         .map(|t| {
-            let wal = Arc::clone(&wal);
+            let wal = Arc::clone(wal);
             std::thread::spawn(move || {
-                (0..1000u32)
+                (0..n)
                     .map(|k| {
                         let i = wal
                             .append(&Blob::new(t + 1, k.to_le_bytes().to_vec()))
@@ -30,10 +27,19 @@ fn eight_threads_of_durable_appends_share_fsyncs() {
             })
         })
         .collect();
-    let mut indexes: Vec<u64> = threads
+    threads
         .into_iter()
         .flat_map(|h| h.join().unwrap())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn eight_threads_of_durable_appends_share_fsyncs() {
+    let fs = SimFs::new();
+    fs.set_sync_delay(Duration::from_micros(200));
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs).segment_size(1 << 20)).unwrap());
+    let syncs_before = fs.stats().syncs;
+    let mut indexes = eight_appenders(&wal, 1000);
     let syncs = fs.stats().syncs - syncs_before;
     indexes.sort_unstable();
     assert_eq!(indexes, (1..=8000).collect::<Vec<_>>(), "unique and dense");
@@ -195,20 +201,8 @@ fn a_leader_gathers_the_appenders_the_last_sync_released() {
     fs.set_sync_delay(Duration::from_millis(4));
     let wal = Arc::new(Wal::open(dir(), sim_opts(&fs).segment_size(1 << 20)).unwrap());
     let syncs_before = fs.stats().syncs;
-    let threads: Vec<_> = (0..8u8)
-        .map(|t| {
-            let wal = Arc::clone(&wal);
-            std::thread::spawn(move || {
-                for k in 0..40u32 {
-                    wal.append(&Blob::new(t + 1, k.to_le_bytes().to_vec()))
-                        .unwrap();
-                }
-            })
-        })
-        .collect();
-    for h in threads {
-        h.join().unwrap();
-    }
+    let indexes = eight_appenders(&wal, 40);
+    assert_eq!(indexes.len(), 320);
     let syncs = fs.stats().syncs - syncs_before;
     common::report(&format!("8 threads x 40 durable appends: {syncs} fsyncs"));
     // Half groups would take 80 fsyncs; full groups 40 and a few to settle.

@@ -66,13 +66,15 @@ fn frames(bytes: &[u8]) -> Vec<Frame> {
     out
 }
 
-/// What a read of the whole log gives: the indexes before the first error, and the
-/// error's segment and offset.
-fn read(wal: &Wal) -> (Vec<u64>, Option<(PathBuf, u64)>) {
+/// What a read gives: the indexes before the first error, and the error's segment and
+/// offset.
+fn outcome(
+    entries: impl Iterator<Item = wal_core::Result<u64>>,
+) -> (Vec<u64>, Option<(PathBuf, u64)>) {
     let mut got = Vec::new();
-    for e in wal.iter().unwrap() {
+    for e in entries {
         match e {
-            Ok(e) => got.push(e.index()),
+            Ok(index) => got.push(index),
             Err(Error::Corruption {
                 segment, offset, ..
             }) => return (got, Some((segment, offset))),
@@ -82,20 +84,17 @@ fn read(wal: &Wal) -> (Vec<u64>, Option<(PathBuf, u64)>) {
     (got, None)
 }
 
+/// A read of the whole log through the iterator.
+fn read(wal: &Wal) -> (Vec<u64>, Option<(PathBuf, u64)>) {
+    outcome(wal.iter().unwrap().map(|e| e.map(|e| e.index())))
+}
+
 /// The same through the lending form.
 fn read_ref(wal: &Wal) -> (Vec<u64>, Option<(PathBuf, u64)>) {
-    let mut got = Vec::new();
     let mut iter = wal.iter().unwrap();
-    while let Some(e) = iter.next_ref() {
-        match e {
-            Ok(e) => got.push(e.index()),
-            Err(Error::Corruption {
-                segment, offset, ..
-            }) => return (got, Some((segment, offset))),
-            Err(e) => panic!("{e:?}"),
-        }
-    }
-    (got, None)
+    outcome(std::iter::from_fn(|| {
+        iter.next_ref().map(|e| e.map(|e| e.index()))
+    }))
 }
 
 #[test]
