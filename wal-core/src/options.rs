@@ -91,6 +91,19 @@ pub struct Options {
     /// going on would reorder them or acknowledge them late. Nothing acknowledged is lost;
     /// reopen the log once descriptors are free.
     pub max_open_files: usize,
+    /// Write-behind: once this many bytes have been written to the tail segment since its
+    /// last sync (or the last such start), a background thread of the log starts an
+    /// fdatasync of it, so the disk writes while appends go on, and a seal, a sync or a
+    /// close waits only for what came after. Under [`SyncPolicy::Always`] a sync follows
+    /// every group commit, so it rarely applies.
+    ///
+    /// It changes nothing the sync policy promises: entries count as durable only after a
+    /// sync the policy (or [`Wal::sync`](crate::Wal::sync), a seal, a close) makes. That sync
+    /// first waits for a background one in flight, and fails if one failed, poisoning the
+    /// log: a failed fdatasync may have dropped the data it was writing, and the kernel
+    /// reports that once, so the writer's own sync could otherwise succeed without it.
+    /// `None` turns it off (no thread, no extra fdatasync). Default: `Some(8 MiB)`.
+    pub write_behind: Option<u64>,
     /// Whether new segment files are preallocated to `segment_size`, so appends do not
     /// change the file's size and fdatasync need not write metadata. Default: `true`.
     pub preallocate: bool,
@@ -128,6 +141,7 @@ impl Default for Options {
             max_total_bytes: None,
             max_cached_positions: 16 << 20,
             max_open_files: 64,
+            write_behind: Some(8 << 20),
             preallocate: true,
             create_if_missing: true,
             compression: None,
@@ -215,6 +229,13 @@ impl Options {
     #[must_use]
     pub fn slow_fsync(mut self, threshold: std::time::Duration) -> Self {
         self.slow_fsync = threshold;
+        self
+    }
+
+    /// Sets [`Options::write_behind`].
+    #[must_use]
+    pub fn write_behind(mut self, bytes: Option<u64>) -> Self {
+        self.write_behind = bytes;
         self
     }
 
@@ -306,6 +327,11 @@ impl Options {
         if self.max_open_files == 0 {
             return Err(Error::InvalidOptions(
                 "max_open_files must be at least 1".into(),
+            ));
+        }
+        if self.write_behind == Some(0) {
+            return Err(Error::InvalidOptions(
+                "write_behind must be at least 1 byte (or None to turn it off)".into(),
             ));
         }
         if self.max_segment_entries == Some(0) {

@@ -98,6 +98,8 @@ pub(crate) struct Inner {
     counters: stats::Counters,
     /// The syncs the file system made, counted and timed.
     syncs: Arc<crate::io::SyncCounters>,
+    /// Background fdatasyncs of the tail (`Options::write_behind`).
+    write_behind: crate::io::WriteBehind,
 }
 
 /// When an append returns.
@@ -350,6 +352,7 @@ impl Wal {
             let _ = handle.join();
         }
         self.inner.stop_syncer();
+        self.inner.write_behind.stop();
     }
 }
 

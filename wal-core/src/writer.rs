@@ -273,6 +273,8 @@ pub(crate) struct Tail {
     /// The segment's target size: preallocation steps stop there, and what runs past it
     /// (a sync marker, a footer, an oversized entry) grows the file by what it needs.
     pub segment_size: u64,
+    /// Where the last write-behind sync was started (`Options::write_behind`).
+    pub behind_from: u64,
 }
 
 impl Tail {
@@ -302,7 +304,18 @@ impl Tail {
             allocated: None,
             wrote: false,
             segment_size,
+            behind_from: pos,
         }
+    }
+
+    /// Whether `every` bytes (`Options::write_behind`) were written since the last sync or
+    /// write-behind start; if so, the next one starts here.
+    pub(crate) fn behind_due(&mut self, every: u64) -> bool {
+        let due = self.pos - self.marker_end.max(self.behind_from) >= every;
+        if due {
+            self.behind_from = self.pos;
+        }
+        due
     }
 
     /// Grows the preallocated space so `len` more bytes fit without changing the file size.

@@ -8,7 +8,9 @@ mod observed;
 mod real;
 #[cfg(any(test, feature = "testing"))]
 pub(crate) mod sim;
+mod write_behind;
 pub(crate) use observed::{ObservedFs, SyncCounters};
+pub(crate) use write_behind::WriteBehind;
 
 use std::fmt;
 use std::io;

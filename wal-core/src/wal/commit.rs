@@ -101,8 +101,7 @@ impl Inner {
             }
             Err(e) => return Err(self.poison(Error::io("write", &tail.seg.path, e))),
         }
-        tail.file
-            .sync_data()
+        self.sync_tail(tail)
             .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
         Ok(())
@@ -127,12 +126,18 @@ impl Inner {
                 .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
         if wrote {
             lock(&self.pending).note_marker();
-            tail.file
-                .sync_data()
+            self.sync_tail(tail)
                 .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
         }
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);
         Ok(())
+    }
+
+    /// fdatasyncs the tail's file, then settles with write-behind (a background sync in
+    /// flight finished, none failed): only then is everything written to it on disk.
+    pub(super) fn sync_tail(&self, tail: &Tail) -> std::io::Result<()> {
+        tail.file.sync_data()?;
+        self.write_behind.settle()
     }
 
     /// Writes buffered entries to the file without syncing.
@@ -161,6 +166,13 @@ impl Inner {
             tail.write_chunk(&mut chunk, marker && i + 1 == n)
                 .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?;
             self.count_written(chunk.bytes.len() as u64);
+            if self
+                .opts
+                .write_behind
+                .is_some_and(|every| tail.behind_due(every))
+            {
+                self.write_behind.kick(&tail.file);
+            }
             lock(&self.pending).recycle(chunk.bytes);
         }
         Ok(marker && n > 0)
@@ -183,8 +195,7 @@ impl Inner {
             .map_err(|e| self.poison(Error::io("write", &tail.seg.path, e)))?
         {
             lock(&self.pending).note_marker();
-            tail.file
-                .sync_data()
+            self.sync_tail(tail)
                 .map_err(|e| self.poison(Error::io("sync", &tail.seg.path, e)))?;
         }
         drop(guard);

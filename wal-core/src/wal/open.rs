@@ -148,6 +148,7 @@ impl Wal {
             dir_lock: Mutex::new(dir_lock),
             closed: std::sync::atomic::AtomicBool::new(false),
             counters: super::stats::Counters::default(),
+            write_behind: crate::io::WriteBehind::default(),
             syncs,
             opts,
         });

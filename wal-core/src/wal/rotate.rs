@@ -55,6 +55,7 @@ impl Inner {
                 .entered();
         let crc = tail
             .seal()
+            .and_then(|crc| self.write_behind.settle().map(|()| crc))
             .map_err(|e| self.poison(Error::io("seal", &tail.seg.path, e)))?;
         // The seal synced every entry of the old segment.
         self.durable.fetch_max(tail.last_written, Ordering::AcqRel);

@@ -220,6 +220,7 @@ impl Inner {
         // otherwise a power loss could keep the old length, with the old frames (and a valid
         // sync marker after them) behind a half-written new one: damage that looks proven.
         file.sync_data()
+            .and_then(|()| self.write_behind.settle())
             .map_err(|e| Error::io("sync", &seg.path, e))?;
         // Rebuild the writer's window from what is left, as recovery would.
         let n = usize::try_from(cut).unwrap_or(usize::MAX);
@@ -256,8 +257,7 @@ impl Inner {
         }
         tail.write_marker()
             .map_err(|e| Error::io("write", &seg.path, e))?;
-        tail.file
-            .sync_data()
+        self.sync_tail(tail)
             .map_err(|e| Error::io("sync", &seg.path, e))?;
         if inside_batch {
             marks::remove_mark(&**fs, &self.dir, marks::CUT_MARK)?;

@@ -31,3 +31,4 @@ mod state;
 mod stats;
 mod tracing_events;
 mod truncation;
+mod write_behind;
