@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{Blob, dir, read_all};
-use wal_core::testing::{Crash, Fault, FaultError, SimFs};
+use wal_core::testing::{Crash, Fault, FaultError, Op, SimFs};
 use wal_core::{Options, SyncPolicy, Wal};
 
 fn opts(fs: &SimFs, policy: SyncPolicy) -> Options {
@@ -46,13 +46,25 @@ fn workload(fs: &SimFs, policy: SyncPolicy) -> Outcome {
 
 /// [`workload`] with entries of at least `pad` bytes.
 fn workload_padded(fs: &SimFs, policy: SyncPolicy, pad: usize) -> Outcome {
+    run(opts(fs, policy), pad, false)
+}
+
+/// [`workload`] with a write-behind sync started every `every` bytes, each entry read back
+/// after its append (which writes it to the file, as a reader's `get` does): background
+/// syncs throughout, racing the appends and the policy's syncs.
+fn workload_behind(fs: &SimFs, policy: SyncPolicy, every: u64) -> Outcome {
+    run(opts(fs, policy).write_behind(Some(every)), 0, true)
+}
+
+fn run(opts: Options, pad: usize, read_back: bool) -> Outcome {
+    let policy = opts.sync;
     let mut out = Outcome {
         durable: 0,
         appended: 0,
         poisoned_after: true,
         saw_error: true,
     };
-    let Ok(wal) = Wal::open(dir(), opts(fs, policy)) else {
+    let Ok(wal) = Wal::open(dir(), opts) else {
         return out;
     };
     out.saw_error = false;
@@ -64,6 +76,9 @@ fn workload_padded(fs: &SimFs, policy: SyncPolicy, pad: usize) -> Outcome {
             wal.append(&entry(out.appended + 1, pad))
         };
         let r = r.and_then(|last| {
+            if read_back {
+                wal.get_raw(last)?;
+            }
             if policy != SyncPolicy::Always && i % 16 == 0 {
                 wal.sync()?;
             }
@@ -170,11 +185,72 @@ fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy()
 }
 
 #[test]
+fn e08_a_failure_at_every_operation_and_a_lying_fsync_with_write_behind_running() {
+    // The background syncs do run in this workload.
+    let (with, without) = (SimFs::new(), SimFs::new());
+    workload_behind(&with, SyncPolicy::Never, 256);
+    run(
+        opts(&without, SyncPolicy::Never).write_behind(None),
+        0,
+        true,
+    );
+    let (with, without) = (with.stats().syncs, without.stats().syncs);
+    assert!(
+        with > without,
+        "{with} fdatasyncs with write-behind, {without} without"
+    );
+    let mut cases = 0;
+    for policy in [
+        SyncPolicy::Batch {
+            max_delay: Duration::from_secs(60),
+            max_bytes: 2048,
+        },
+        SyncPolicy::Never,
+    ] {
+        // Reads are left alone: the workload reads back to write, and a failed read does
+        // not poison.
+        for (op, error) in [
+            (Op::Write, FaultError::Eio),
+            (Op::Sync, FaultError::Eio),
+            (Op::Sync, FaultError::EioLosingData),
+        ] {
+            for k in 0.. {
+                let fs = SimFs::new();
+                fs.set_fault(Some(Fault {
+                    op: Some(op),
+                    skip: k,
+                    persistent: false,
+                    error,
+                }));
+                let out = workload_behind(&fs, policy, 256);
+                let fired = fs.fault_fired();
+                fs.set_fault(None);
+                let what = format!("{policy:?} write-behind, {error:?} at {op:?} {k}");
+                assert!(
+                    out.poisoned_after,
+                    "{what}: a call succeeded after a failed write or sync"
+                );
+                // A background sync's failure reaches a caller too: at the next sync.
+                assert_eq!(out.saw_error, fired, "{what}: fault fired {fired}");
+                check_after_crash(&fs, out.durable, out.appended, &what);
+                cases += 1;
+                if !fired {
+                    break;
+                }
+            }
+        }
+    }
+    common::report(&format!(
+        "E-08: {cases} fault cases with write-behind syncing every 256 bytes (every write, every fdatasync, every fdatasync losing its data); {with} fdatasyncs in the fault-free run against {without} without write-behind"
+    ));
+}
+
+#[test]
 fn e03_fsync_that_fails_and_drops_its_data_poisons_and_nothing_after_is_acknowledged() {
     for skip in 0..30 {
         let fs = SimFs::new();
         fs.set_fault(Some(Fault {
-            op: Some(wal_core::testing::Op::Sync),
+            op: Some(Op::Sync),
             skip,
             persistent: false,
             error: FaultError::EioLosingData,
