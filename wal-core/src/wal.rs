@@ -60,7 +60,9 @@ pub(crate) struct Inner {
     segments: RwLock<Arc<Vec<Arc<Segment>>>>,
     /// The group commit's state.
     group: Mutex<Group>,
-    group_cv: Condvar,
+    /// Ends each time a sync finishes (or the log is poisoned, or an epoch begins): the
+    /// waiters of that generation are woken.
+    group_generation: AtomicU64,
     durable: AtomicU64,
     assigned: AtomicU64,
     /// `Pending::epoch`, for waiters to read without the buffer's lock.
@@ -119,11 +121,13 @@ struct Group {
     /// A leader is writing and syncing.
     leading: bool,
     /// Appenders waiting for a sync to cover them: nobody is woken when there are none.
-    waiting: usize,
+    waiters: Vec<std::thread::Thread>,
     /// Entries the last sync covered, and how long it took: how many entries the next
     /// leader gathers before it syncs, and for how long at most.
     last_covered: u64,
     last_sync: std::time::Duration,
+    /// The appenders the last sync released (its waiters and its leader).
+    released: u64,
 }
 
 impl Wal {
@@ -433,10 +437,20 @@ impl Inner {
         err
     }
 
-    /// Wakes every appender waiting in `commit`, under the group lock so that none misses it.
+    /// Wakes every appender waiting in `commit` (they look again at the durable index, the
+    /// epoch and the poison).
     pub(crate) fn wake_waiters(&self) {
-        let _g = lock(&self.group);
-        self.group_cv.notify_all();
+        let waiters = self.next_generation(&mut lock(&self.group));
+        for w in waiters {
+            w.unpark();
+        }
+    }
+
+    /// Starts a new generation of the group commit (under its lock `g`) and returns the
+    /// waiters to wake: each waits until the generation it saw is over.
+    fn next_generation(&self, g: &mut Group) -> Vec<std::thread::Thread> {
+        self.group_generation.fetch_add(1, Ordering::AcqRel);
+        std::mem::take(&mut g.waiters)
     }
 
     /// The last index assigned and the epoch it was assigned in, read together.

@@ -27,26 +27,36 @@ impl Inner {
     }
 
     fn commit_group(&self, target: u64, epoch: u64) -> Result<()> {
+        // A later epoch means `truncate_back` synced everything assigned before it.
+        let covered = || {
+            self.durable.load(Ordering::Acquire) >= target
+                || self.epoch.load(Ordering::Acquire) != epoch
+        };
         let mut g = lock(&self.group);
         loop {
-            // A later epoch means `truncate_back` synced everything assigned before it.
-            if self.durable.load(Ordering::Acquire) >= target
-                || self.epoch.load(Ordering::Acquire) != epoch
-            {
+            if covered() {
                 return Ok(());
             }
             self.check_healthy()?;
             if g.leading {
-                g.waiting += 1;
-                g = self
-                    .group_cv
-                    .wait(g)
-                    .unwrap_or_else(PoisonError::into_inner);
-                g.waiting -= 1;
+                // Parked, not on a condition variable: a woken waiter checks the durable
+                // index without taking the group lock again, so the waiters a sync releases
+                // do not queue on it one by one before they can append again.
+                let generation = self.group_generation.load(Ordering::Acquire);
+                g.waiters.push(std::thread::current());
+                drop(g);
+                // `park` may return spuriously; a new generation means this waiter was woken.
+                while self.group_generation.load(Ordering::Acquire) == generation {
+                    std::thread::park();
+                }
+                if covered() {
+                    return Ok(());
+                }
+                g = lock(&self.group);
                 continue;
             }
             g.leading = true;
-            let (want, patience) = (g.last_covered, g.last_sync / 2);
+            let (want, patience) = (g.last_covered.max(g.released), g.last_sync / 2);
             drop(g);
             self.gather(want, patience);
             let (before, started) = (self.durable.load(Ordering::Acquire), Instant::now());
@@ -55,16 +65,20 @@ impl Inner {
             g.last_covered = self.durable.load(Ordering::Acquire).saturating_sub(before);
             g.last_sync = started.elapsed();
             g.leading = false;
-            if g.waiting > 0 {
-                self.group_cv.notify_all();
+            g.released = g.waiters.len() as u64 + 1;
+            let waiters = self.next_generation(&mut g);
+            drop(g);
+            for w in waiters {
+                w.unpark();
             }
             result?;
+            g = lock(&self.group);
         }
     }
 
     /// Before a leader syncs: waits, for at most `patience` (half the last sync's time),
-    /// until `want` entries (as many as the last sync covered) are buffered beyond the
-    /// durable index. The appenders the last sync released are appending again; without
+    /// until `want` entries (as many as the last sync covered, and at least one per
+    /// appender it released) are buffered beyond the durable index. The appenders the last sync released are appending again; without
     /// the wait the sync would start before them and each would wait for the one after,
     /// so every sync would cover half the appenders. A thread appending alone (`want` of
     /// one) never waits.

@@ -127,7 +127,7 @@ impl Wal {
             tail: Mutex::new(tail),
             segments: RwLock::new(Arc::new(segments)),
             group: Mutex::new(Group::default()),
-            group_cv: Condvar::new(),
+            group_generation: AtomicU64::new(0),
             durable: AtomicU64::new(last),
             assigned: AtomicU64::new(last),
             epoch: AtomicU64::new(0),
