@@ -49,6 +49,9 @@ pub struct Iter {
     next: u64,
     end_index: u64,
     seed: u32,
+    /// A hasher seeded with `seed`, cloned for each frame's CRC (a new one would look up
+    /// the CPU's features each time).
+    crc: crc32fast::Hasher,
     max_entry_size: u32,
     buf: Arc<Vec<u8>>,
     /// Set once an entry handed out was still held when the buffer was to be reused: from
@@ -109,6 +112,7 @@ impl Iter {
             next: start,
             end_index,
             seed,
+            crc: crc32fast::Hasher::new_with_initial(seed),
             max_entry_size,
             buf: Arc::default(),
             copying: false,
@@ -384,7 +388,7 @@ impl Iter {
         let valid = h.flags & !KNOWN_FLAGS == 0
             && h.flags & FLAG_CODEC != FLAG_CODEC
             && (frame_end <= self.verified_end
-                || format::mask(format::crc(self.seed, &frame[4..])) == h.crc);
+                || format::mask(self.frame_crc(&frame[4..])) == h.crc);
         // A cut made since the last check may have rewritten what was read.
         if !valid || self.cuts.generation() != self.cuts_seen {
             return None;
@@ -398,6 +402,14 @@ impl Iter {
             flags: h.flags,
             payload: at + FRAME_HEADER_LEN..at + total,
         })
+    }
+
+    /// The seeded CRC of `bytes`, as `format::crc` computes it.
+    #[inline]
+    fn frame_crc(&self, bytes: &[u8]) -> u32 {
+        let mut h = self.crc.clone();
+        h.update(bytes);
+        h.finalize()
     }
 
     /// The next frame; after the end or an error, nothing more.

@@ -65,6 +65,8 @@ pub(crate) struct Pending {
     /// Where a payload is compressed before it replaces the plain one.
     compressed: Vec<u8>,
     limits: Limits,
+    /// A hasher seeded with the log's seed, cloned for each frame's CRC.
+    crc: crc32fast::Hasher,
     /// Counts the times `truncate_back` reset the buffer: an index assigned in an earlier
     /// epoch was made durable by that truncation's sync (and maybe removed after it).
     pub epoch: u64,
@@ -83,6 +85,7 @@ impl Pending {
             seg_entries,
             spare: Vec::new(),
             compressed: Vec::new(),
+            crc: crc32fast::Hasher::new_with_initial(limits.seed),
             limits,
             epoch: 0,
             rotate_next: false,
@@ -156,7 +159,7 @@ impl Pending {
             format::finish_frame(
                 &mut chunk.bytes,
                 start,
-                limits.seed,
+                &self.crc,
                 type_id,
                 flags,
                 first + k as u64,

@@ -140,13 +140,15 @@ pub(crate) fn begin_frame(out: &mut Vec<u8>) -> usize {
 }
 
 /// Fills in the header of the frame that starts at `out[start]` and returns its stored CRC.
+/// `crc` is a hasher seeded with the log's seed (cloned per frame: a new one would look up
+/// the CPU's features each time).
 ///
 /// The payload is everything after the header placeholder; its length must fit in a `u32`
 /// (the caller checks it against the maximum entry size first).
 pub(crate) fn finish_frame(
     out: &mut [u8],
     start: usize,
-    seed: u32,
+    crc: &crc32fast::Hasher,
     type_id: u8,
     flags: u8,
     index: u64,
@@ -157,7 +159,9 @@ pub(crate) fn finish_frame(
     frame[8] = type_id;
     frame[9] = flags;
     frame[10..18].copy_from_slice(&index.to_le_bytes());
-    let c = mask(crc(seed, &frame[4..]));
+    let mut h = crc.clone();
+    h.update(&frame[4..]);
+    let c = mask(h.finalize());
     frame[0..4].copy_from_slice(&c.to_le_bytes());
     c
 }
@@ -173,5 +177,12 @@ pub fn encode_frame(
 ) -> u32 {
     let start = begin_frame(out);
     out.extend_from_slice(payload);
-    finish_frame(out, start, seed, type_id, flags, index)
+    finish_frame(
+        out,
+        start,
+        &crc32fast::Hasher::new_with_initial(seed),
+        type_id,
+        flags,
+        index,
+    )
 }

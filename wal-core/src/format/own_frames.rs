@@ -83,7 +83,14 @@ pub fn encode_footer(
     }
     out.extend_from_slice(&footer_offset.to_le_bytes());
     out.extend_from_slice(&FOOTER_MAGIC);
-    finish_frame(out, start, seed, 0, 0, last_index)
+    finish_frame(
+        out,
+        start,
+        &crc32fast::Hasher::new_with_initial(seed),
+        0,
+        0,
+        last_index,
+    )
 }
 
 /// Reads a footer from the payload of a verified type-0 frame, if it is one.
