@@ -209,3 +209,98 @@ fn a_leader_gathers_the_appenders_the_last_sync_released() {
     assert!(syncs <= 60, "{syncs} fsyncs for 320 appends from 8 threads");
     assert_eq!(wal.last_index(), 320);
 }
+
+/// Joins `threads`, failing the test if they have not all ended within a minute (a waiter
+/// nobody woke).
+fn join_within_a_minute<T>(threads: Vec<std::thread::JoinHandle<T>>) -> Vec<T> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !threads.iter().all(std::thread::JoinHandle::is_finished) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "an appender never woke"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    threads.into_iter().map(|h| h.join().unwrap()).collect()
+}
+
+#[test]
+fn waiters_wake_when_a_failed_fsync_poisons_the_log() {
+    let fs = SimFs::new();
+    fs.set_sync_delay(Duration::from_millis(2));
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs)).unwrap());
+    fs.set_fault(Some(Fault {
+        op: Some(Op::Sync),
+        skip: 5,
+        persistent: true,
+        error: FaultError::Eio,
+    }));
+    let threads = (0..8u8)
+        .map(|t| {
+            let wal = Arc::clone(&wal);
+            std::thread::spawn(move || {
+                let mut acknowledged = Vec::new();
+                for k in 0..50u32 {
+                    match wal.append(&Blob::new(t + 1, k.to_le_bytes().to_vec())) {
+                        Ok(i) => acknowledged.push(i),
+                        Err(Error::Io { .. } | Error::Poisoned { .. }) => break,
+                        Err(e) => panic!("{e}"),
+                    }
+                }
+                // Once failed, every later append fails too.
+                assert!(wal.append(&Blob::new(t + 1, vec![])).is_err());
+                acknowledged
+            })
+        })
+        .collect();
+    let acknowledged: Vec<u64> = join_within_a_minute(threads).concat();
+    assert!(fs.fault_fired());
+    let durable = wal.durable_index();
+    assert!(acknowledged.iter().all(|&i| i <= durable));
+    drop(wal);
+    let wal = Wal::open(dir(), sim_opts(&fs.crash(Crash::DropUnsynced))).unwrap();
+    assert!(
+        wal.last_index() >= durable,
+        "an acknowledged entry was lost"
+    );
+}
+
+#[test]
+fn waiters_wake_when_truncate_back_starts_an_epoch() {
+    let fs = SimFs::new();
+    fs.set_sync_delay(Duration::from_millis(1));
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs)).unwrap());
+    let appenders: Vec<_> = (0..4u8)
+        .map(|t| {
+            let wal = Arc::clone(&wal);
+            std::thread::spawn(move || {
+                for k in 0..100u32 {
+                    wal.append(&Blob::new(t + 1, k.to_le_bytes().to_vec()))
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+    let truncator = {
+        let wal = Arc::clone(&wal);
+        std::thread::spawn(move || {
+            let mut cuts = 0;
+            while cuts < 20 {
+                let last = wal.last_index();
+                if last > 2 {
+                    wal.truncate_back(last - 2).unwrap();
+                    cuts += 1;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            cuts
+        })
+    };
+    join_within_a_minute(appenders);
+    assert_eq!(truncator.join().unwrap(), 20);
+    let (first, last) = (wal.first_index(), wal.last_index());
+    let read = read_all(&wal);
+    assert_eq!(read.len() as u64, last + 1 - first);
+    assert!(read.iter().zip(first..).all(|((i, _), want)| *i == want));
+    assert_eq!(wal.durable_index(), last);
+}
