@@ -138,6 +138,22 @@ fn check_after_crash_padded(fs: &SimFs, durable: u64, appended: u64, what: &str,
     }
 }
 
+/// The checks after a workload ran with a fault planned: every call after the failure
+/// failed, a failure reached a caller exactly when the fault fired (every operation of the
+/// workload matters: a failure no caller saw is a failure hidden), and after a crash with
+/// the fault gone nothing acknowledged is lost. Clears the fault; returns whether it fired.
+fn check_fault_case(fs: &SimFs, out: &Outcome, what: &str) -> bool {
+    let fired = fs.fault_fired();
+    fs.set_fault(None);
+    assert!(
+        out.poisoned_after,
+        "{what}: a call succeeded after a failed write or sync"
+    );
+    assert_eq!(out.saw_error, fired, "{what}: fault fired {fired}");
+    check_after_crash(fs, out.durable, out.appended, what);
+    fired
+}
+
 #[test]
 fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy() {
     let policies = [
@@ -161,19 +177,9 @@ fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy()
                     error: FaultError::Eio,
                 }));
                 let out = workload(&fs, policy);
-                let fired = fs.fault_fired();
-                fs.set_fault(None);
                 let what = format!("{policy:?} persistent {persistent} op {k}");
-                assert!(
-                    out.poisoned_after,
-                    "{what}: a call succeeded after a failed write or sync"
-                );
-                // Every operation of this workload matters: a failure no caller saw is a
-                // failure hidden.
-                assert_eq!(out.saw_error, fired, "{what}: fault fired {fired}");
-                check_after_crash(&fs, out.durable, out.appended, &what);
                 cases += 1;
-                if !fired {
+                if !check_fault_case(&fs, &out, &what) {
                     break;
                 }
             }
@@ -222,19 +228,11 @@ fn e08_a_failure_at_every_operation_and_a_lying_fsync_with_write_behind_running(
                     persistent: false,
                     error,
                 }));
+                // A background sync's failure must reach a caller too: at the next sync.
                 let out = workload_behind(&fs, policy, 256);
-                let fired = fs.fault_fired();
-                fs.set_fault(None);
                 let what = format!("{policy:?} write-behind, {error:?} at {op:?} {k}");
-                assert!(
-                    out.poisoned_after,
-                    "{what}: a call succeeded after a failed write or sync"
-                );
-                // A background sync's failure reaches a caller too: at the next sync.
-                assert_eq!(out.saw_error, fired, "{what}: fault fired {fired}");
-                check_after_crash(&fs, out.durable, out.appended, &what);
                 cases += 1;
-                if !fired {
+                if !check_fault_case(&fs, &out, &what) {
                     break;
                 }
             }
