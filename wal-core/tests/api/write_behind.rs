@@ -100,3 +100,11 @@ fn a_failed_background_sync_fails_the_next_sync_and_poisons() {
     let kept = after_power_loss(&fs);
     assert!(kept <= 1024 + 64, "{kept}");
 }
+
+#[test]
+fn a_write_behind_of_zero_bytes_is_refused() {
+    let fs = SimFs::new();
+    let err = Wal::open(dir(), opts(&fs, Some(0))).unwrap_err();
+    assert!(matches!(err, Error::InvalidOptions(_)), "{err:?}");
+    assert!(err.to_string().contains("write_behind"), "{err}");
+}
