@@ -1,5 +1,7 @@
 //! `wal verify` and `wal stats` on a 1 GiB log against a plain sequential read of the same
-//! files (the page-cache read bandwidth: 1 MiB reads, no checks), warm cache, in one run.
+//! files (the page-cache read bandwidth: 1 MiB reads, no checks), warm cache, in one run;
+//! beside them the same read with one CRC-32 over all bytes, the least that verifying every
+//! byte costs.
 //!
 //!   cargo run --release --bin inspect -- [--dir DIR] [--entry BYTES]
 
@@ -14,11 +16,13 @@ use wal_benchmarks::Result;
 
 const TOTAL: u64 = 1 << 30;
 
-/// Seconds to read every file of `dir` sequentially, and the bytes read.
-fn plain_read(dir: &Path) -> Result<(f64, u64)> {
+/// Seconds to read every file of `dir` sequentially, and the bytes read; with `crc`, one
+/// CRC-32 over all of them as well.
+fn plain_read(dir: &Path, crc: bool) -> Result<(f64, u64)> {
     let start = Instant::now();
     let mut buf = vec![0u8; 1 << 20];
     let mut bytes = 0;
+    let mut hasher = crc32fast::Hasher::new();
     for e in std::fs::read_dir(dir)? {
         let mut f = std::fs::File::open(e?.path())?;
         loop {
@@ -26,9 +30,13 @@ fn plain_read(dir: &Path) -> Result<(f64, u64)> {
             if n == 0 {
                 break;
             }
+            if crc {
+                hasher.update(&buf[..n]);
+            }
             bytes += n as u64;
         }
     }
+    std::hint::black_box(hasher.finalize());
     Ok((start.elapsed().as_secs_f64(), bytes))
 }
 
@@ -77,21 +85,28 @@ fn main() -> Result<()> {
         let tmp = tempfile::tempdir_in(&root)?;
         let dir = tmp.path();
         write(dir, entry, sync_every)?;
-        plain_read(dir)?; // warm the page cache
-        let (mut read, mut verify, mut stats) = (Vec::new(), Vec::new(), Vec::new());
+        plain_read(dir, false)?; // warm the page cache
+        let (mut read, mut crc, mut verify, mut stats) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut bytes = 0;
         for _ in 0..3 {
-            let (secs, b) = plain_read(dir)?;
+            let (secs, b) = plain_read(dir, false)?;
             read.push(secs);
             bytes = b;
+            crc.push(plain_read(dir, true)?.0);
             verify.push(wal("verify", dir)?);
             stats.push(wal("stats", dir)?);
         }
         let gbps = |s: f64| bytes as f64 / s / 1e9;
-        let (read, verify, stats) = (median(read), median(verify), median(stats));
+        let (read, crc, verify, stats) = (median(read), median(crc), median(verify), median(stats));
         println!(
             "| {name} | plain sequential read (1 MiB reads) | {:.2} | 1.00 |",
             gbps(read)
+        );
+        println!(
+            "| {name} | the same read + one CRC-32 over all bytes | {:.2} | {:.2} |",
+            gbps(crc),
+            read / crc
         );
         println!(
             "| {name} | wal verify | {:.2} | {:.2} |",
