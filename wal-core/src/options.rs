@@ -102,7 +102,9 @@ pub struct Options {
     /// first waits for a background one in flight, and fails if one failed, poisoning the
     /// log: a failed fdatasync may have dropped the data it was writing, and the kernel
     /// reports that once, so the writer's own sync could otherwise succeed without it.
-    /// `None` turns it off (no thread, no extra fdatasync). Default: `Some(8 MiB)`.
+    /// `None` turns it off (no thread, no extra fdatasync); tests that count or crash at the
+    /// operations of a simulated file system may want that, since the background syncs
+    /// are operations too, made on another thread. Default: `Some(8 MiB)`.
     pub write_behind: Option<u64>,
     /// Whether new segment files are preallocated to `segment_size`, so appends do not
     /// change the file's size and fdatasync need not write metadata. Default: `true`.
