@@ -45,7 +45,10 @@
 //!
 //! Under the default [`SyncPolicy::Always`], `append` returns only after an fdatasync that
 //! covers the entry; appenders on many threads share fsyncs (group commit). A failed write
-//! or sync poisons the log. See [`SyncPolicy`] for the others.
+//! or sync poisons the log. See [`SyncPolicy`] for the others. Whatever the policy, every
+//! 8 MiB written without a sync a background thread starts an fdatasync
+//! ([`Options::write_behind`]), so a seal or a sync waits for less; it makes nothing count
+//! as durable on its own, and one that fails fails the next sync.
 //!
 //! # Blocking, threads and async
 //!
