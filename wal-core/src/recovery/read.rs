@@ -317,11 +317,28 @@ fn read_summary(
     if len < (HEADER_LEN + FOOTER_SUMMARY_LEN + 8) as u64 {
         return Ok(None);
     }
-    let tail = io::read_range(file, len - 8, 8)?;
-    let Some(offset) = crate::le::le_u32(&tail, 0) else {
+    // One read of the file's end holds the footer's locator and, in a segment of a few
+    // dozen entries, the footer's fixed fields too: open reads every sealed segment's, so
+    // a log of many small segments opens with two reads a segment instead of three.
+    let start = len - TAIL_READ.min(len - HEADER_LEN as u64);
+    let end = io::read_range(file, start, usize::try_from(len - start).unwrap_or(0))?;
+    let Some(tail) = end.len().checked_sub(8).and_then(|at| end.get(at..)) else {
         return Ok(None);
     };
-    let head = io::read_range(file, u64::from(offset), FOOTER_SUMMARY_LEN)?;
-    Ok(crate::format::footer_summary(&head, &tail, len)
+    let Some(offset) = crate::le::le_u32(tail, 0) else {
+        return Ok(None);
+    };
+    let within = u64::from(offset)
+        .checked_sub(start)
+        .and_then(|at| usize::try_from(at).ok())
+        .and_then(|at| end.get(at..at.checked_add(FOOTER_SUMMARY_LEN)?));
+    let head = match within {
+        Some(head) => head.to_vec(),
+        None => io::read_range(file, u64::from(offset), FOOTER_SUMMARY_LEN)?,
+    };
+    Ok(crate::format::footer_summary(&head, tail, len)
         .filter(|s| s.entries == 0 || s.first_index == header.first_index))
 }
+
+/// How many bytes of a sealed segment's end open reads at once (see `read_summary`).
+const TAIL_READ: u64 = 512;

@@ -111,3 +111,39 @@ fn the_sealed_segment_hook_is_told_of_each_segment_once_complete() {
         assert_eq!(&bytes[bytes.len() - 4..], b"WFTR", "{s:?}");
     }
 }
+
+/// Open reads a sealed segment's footer from one read of its end when the footer is short,
+/// and from a second read when it is not: logs with both kinds of sealed segment open
+/// clean and read back.
+#[test]
+fn sealed_segments_with_short_and_long_footers_open_from_their_footers() {
+    let fs = SimFs::new();
+    let opts = |per_segment| {
+        sim_opts(&fs)
+            .segment_size(1 << 20)
+            .max_segment_entries(Some(per_segment))
+            .sync(SyncPolicy::Never)
+    };
+    let mut expected = Vec::new();
+    // Sealed segments of 3 entries (a footer of a few dozen bytes) and of 2,000 (8 KiB of
+    // positions), then a tail of 3.
+    for (per_segment, n) in [(3, 4), (2_000, 2_002)] {
+        let wal = Wal::open(dir(), opts(per_segment)).unwrap();
+        for _ in 0..n {
+            let i = wal.last_index() + 1;
+            wal.append(&Blob::nth(i)).unwrap();
+            expected.push((i, Blob::nth(i)));
+        }
+        wal.close().unwrap();
+    }
+    assert_eq!(segment_files(&fs, &dir()).len(), 3);
+    let wal = Wal::open(dir(), opts(2_000)).unwrap();
+    let report = wal.recovery_report();
+    assert!(report.is_clean(), "{report:?}");
+    for &(i, ref blob) in &expected {
+        if i <= 4 || i >= 2_003 || i % 97 == 0 {
+            assert_eq!(&wal.get::<Blob>(i).unwrap(), blob, "entry {i}");
+        }
+    }
+    assert_eq!(read_all(&wal), expected);
+}
