@@ -445,7 +445,13 @@ impl Tail {
         written.map(|()| true)
     }
 
-    /// Seals the segment: trim preallocated space, footer, sync. Returns the footer's CRC.
+    /// Seals the segment: trim preallocated space, a sync marker closing the last window
+    /// (when entries were written since the previous one), footer, sync. Returns the
+    /// footer's CRC.
+    ///
+    /// The marker goes with the footer and is synced with it, as every marker is synced with
+    /// its window; it lets a reader check the segment a window at a time (one CRC) instead
+    /// of one CRC per frame, which for a log synced only at the end is the whole segment.
     pub(crate) fn seal(&mut self) -> std::io::Result<u32> {
         if let Some(crc) = self.sealed {
             return Ok(crc);
@@ -454,25 +460,44 @@ impl Tail {
             .seg
             .positions(self.seed)
             .map_err(std::io::Error::other)?;
-        self.scratch.clear();
+        let mut out = std::mem::take(&mut self.scratch);
+        out.clear();
+        let window = self.window.clone();
+        if self.pos != self.marker_end {
+            self.close_window(&mut out, self.pos, self.last_written);
+        }
+        self.scratch = out;
+        let sealed = self.write_seal(&positions);
+        if sealed.is_err() {
+            // Not written: the window stays open.
+            self.window = window;
+        }
+        sealed
+    }
+
+    /// Writes the footer after what `scratch` holds (a marker, or nothing) and syncs.
+    fn write_seal(&mut self, positions: &[u32]) -> std::io::Result<u32> {
         let first = self.seg.first_index();
-        let offset = u32::try_from(self.pos).unwrap_or(u32::MAX);
+        let footer_at = self.pos + self.scratch.len() as u64;
+        let offset = u32::try_from(footer_at).unwrap_or(u32::MAX);
         let crc = format::encode_footer(
             &mut self.scratch,
             self.seed,
             first,
             self.seg.last_index(),
-            &positions,
+            positions,
             offset,
         );
         // Trim the preallocated space first: a crash between the two then leaves zeros
         // where the footer goes (a tail like any other), never a footer followed by zeros.
-        let footer_at = self.pos;
         let end = self.pos + self.scratch.len() as u64;
         self.file.set_len(end)?;
         io::write_all_at(&*self.file, &self.scratch, self.pos)?;
         self.pos = end;
+        self.marker_end = footer_at;
         self.file.sync_data()?;
+        // Readers see the marker as a reopened log shows it: the footer's offset is the end.
+        self.seg.publish(footer_at, &[], self.last_written);
         self.seg.set_footer_at(footer_at);
         self.sealed = Some(crc);
         Ok(crc)

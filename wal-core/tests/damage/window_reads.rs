@@ -189,3 +189,39 @@ fn a_verified_window_stands_for_the_frames_inside_it() {
     assert!(wal.iter().unwrap().all(|e| e.is_ok()));
     assert_eq!(wal.iter().unwrap().count() as u64, wal.last_index());
 }
+
+#[test]
+fn a_segment_sealed_after_unsynced_appends_closes_its_window_with_a_marker() {
+    // Never synced before rotation: each sealed segment's entries form one open window,
+    // which the seal closes with a marker (before the footer), so a reader checks the whole
+    // segment with one CRC instead of one per frame.
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=300u64 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    wal.close().unwrap();
+    let segs = segment_files(&fs, &dir());
+    assert!(segs.len() >= 3, "{} segments", segs.len());
+    let sealed = &segs[..segs.len() - 1];
+    for seg in sealed {
+        let bytes = fs.read_file(seg).unwrap();
+        let seed = format::crc_seed(format::SegmentHeader::decode(&bytes).unwrap().log_id);
+        let frames = frames(&bytes);
+        let last = frames.last().unwrap();
+        let marker = decode_marker(&bytes[last.start + FRAME_HEADER_LEN..last.end]);
+        let marker =
+            marker.unwrap_or_else(|| panic!("{}: no marker before the footer", seg.display()));
+        assert_eq!(marker.window_len as usize, last.start - HEADER_LEN);
+        assert_eq!(
+            marker.window_crc,
+            format::crc(seed, &bytes[HEADER_LEN..last.start])
+        );
+        assert_eq!(frames.iter().filter(|f| f.index.is_none()).count(), 1);
+    }
+    // Readers take the marker in their stride.
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert_eq!(read(&wal), ((1..=300).collect(), None));
+    assert_eq!(read_ref(&wal), ((1..=300).collect(), None));
+}
