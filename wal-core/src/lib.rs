@@ -138,6 +138,7 @@ pub use options::{Options, SyncPolicy};
 pub use recovery::{Cut, RecoveryReport};
 pub use registry::{Dispatcher, EntryRegistry};
 pub use sealed::{SealedHook, SealedSegment};
+pub use segment::EntryHeader;
 pub use wal::{Durable, Follower, Latency, RecoverySummary, SegmentInfo, Stats, Wal};
 
 pub use codec::{Codec, Reader};

@@ -9,9 +9,13 @@ use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{self, FRAME_HEADER_LEN, FrameCheck, SegmentHeader};
 use crate::io::{self, File, FileSystem};
 
+mod check;
 mod open_files;
+mod read_ahead;
 mod scan;
 
+pub use check::EntryHeader;
+pub(crate) use check::check;
 pub(crate) use open_files::OpenFiles;
 pub(crate) use scan::{Salvaged, salvage, scan, scan_from, valid_marker_after};
 

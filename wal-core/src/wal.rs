@@ -33,6 +33,7 @@ mod state;
 mod stats;
 pub use stats::{Latency, RecoverySummary, Stats};
 mod truncate;
+mod verify;
 
 /// A typed write-ahead log in one directory.
 ///

@@ -9,10 +9,10 @@ use super::io;
 use crate::open::open;
 
 /// The fast check, one sequential pass: the default open (headers, footer summaries, the
-/// chain, the marks), every byte of every frame through the reader (a sync-marker window's
-/// CRC, or each frame's), every compressed payload restored, every sealed segment's footer
-/// through its positions. `Some((segments, entries))` when all of it holds; `None` at the
-/// first doubt, for the salvage scan to name every place.
+/// chain, the marks), every byte of every frame through `Wal::verify_each` (a sync-marker
+/// window's CRC, or each frame's), every compressed payload restored, every sealed
+/// segment's footer through its positions. `Some((segments, entries))` when all of it
+/// holds; `None` at the first doubt, for the salvage scan to name every place.
 fn clean(dir: &Path) -> Option<(usize, u64)> {
     let wal = open(dir, RecoveryMode::TolerateTornTail).ok()?;
     let report = wal.recovery_report();
@@ -26,29 +26,33 @@ fn clean(dir: &Path) -> Option<(usize, u64)> {
     {
         wal.get_raw(s.first_index.max(wal.first_index())).ok()?;
     }
-    let progress = Progress::new(segments.iter().map(|s| s.bytes).sum());
+    let mut progress = Progress::new(segments.iter().map(|s| s.bytes).sum());
     let mut entries = 0;
-    if wal.last_index() >= wal.first_index() {
-        let mut iter = wal.iter().ok()?;
-        while let Some(entry) = iter.next_ref() {
-            progress.add(entry.ok()?.payload().ok()?.len());
-            entries += 1;
-        }
-    }
+    wal.verify_each(|h| {
+        progress.add(h.payload_len());
+        entries += 1;
+    })
+    .ok()?;
     progress.finish();
     Some((segments.len(), entries))
 }
 
-/// A progress bar on stderr, shown only on a terminal and for logs over 256 MB.
-struct Progress(Option<indicatif::ProgressBar>);
+/// A progress bar on stderr, shown only on a terminal and for logs over 256 MB; moved a
+/// MiB at a time, so an entry costs an addition.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    /// Bytes not yet shown.
+    unshown: u64,
+}
 
 impl Progress {
     const SHOWN_FROM: u64 = 256 << 20;
+    const STEP: u64 = 1 << 20;
 
     fn new(total: u64) -> Self {
         use std::io::IsTerminal;
         let shown = total >= Self::SHOWN_FROM && std::io::stderr().is_terminal();
-        Self(shown.then(|| {
+        let bar = shown.then(|| {
             let bar = indicatif::ProgressBar::new(total);
             bar.set_style(
                 indicatif::ProgressStyle::with_template(
@@ -57,18 +61,24 @@ impl Progress {
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
             );
             bar
-        }))
+        });
+        Self { bar, unshown: 0 }
     }
 
-    fn add(&self, payload: usize) {
-        if let Some(bar) = &self.0 {
-            // The frame's header with its payload.
-            bar.inc(payload as u64 + 18);
+    #[inline]
+    fn add(&mut self, payload: u32) {
+        // The frame's header with its payload.
+        self.unshown += u64::from(payload) + 18;
+        if self.unshown >= Self::STEP {
+            if let Some(bar) = &self.bar {
+                bar.inc(self.unshown);
+            }
+            self.unshown = 0;
         }
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.0 {
+        if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
     }

@@ -126,6 +126,19 @@ fn every_read_path_returns_what_was_appended_and_disk_shrinks() {
             })
             .collect();
         assert_eq!(raw, expected, "{codec:?}: iter's payloads are restored");
+        let mut told = Vec::new();
+        let mut compressed = 0;
+        wal.verify_each(|h| {
+            told.push((h.index(), h.type_id(), h.payload_len() as usize));
+            compressed += usize::from(h.is_compressed());
+        })
+        .unwrap();
+        let want: Vec<_> = expected
+            .iter()
+            .map(|(i, e)| (*i, e.ty, e.data.len()))
+            .collect();
+        assert_eq!(told, want, "{codec:?}: verify_each tells restored lengths");
+        assert!(compressed > 50, "{codec:?}: {compressed} compressed");
         for (i, e) in expected.iter().step_by(7) {
             assert_eq!(&wal.get::<Blob>(*i).unwrap(), e, "{codec:?}: get {i}");
         }
@@ -244,6 +257,10 @@ fn damage_inside_a_compressed_payload_is_an_error_naming_the_entry() {
             assert!(matches!(
                 wal.replay(|_, _: Blob| ()),
                 Err(Error::Compression { .. })
+            ));
+            assert!(matches!(
+                wal.verify_each(|_| ()),
+                Err(Error::Compression { index: 1, .. })
             ));
             // Typed readers of other types skip it without decompressing it.
             wal.replay(|_, _: OtherType| ()).unwrap();

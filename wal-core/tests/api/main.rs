@@ -31,4 +31,5 @@ mod state;
 mod stats;
 mod tracing_events;
 mod truncation;
+mod verify_each;
 mod write_behind;

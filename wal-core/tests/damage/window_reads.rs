@@ -132,10 +132,66 @@ fn a_byte_flipped_anywhere_in_a_window_is_found_at_its_frame() {
                     "replay, flip at {at}: {err:?}"
                 );
                 assert_eq!(replayed, expected.len());
+                assert_eq!(
+                    verified(&wal),
+                    Some((seg.clone(), f.start as u64)),
+                    "verify_each, flip at {at}"
+                );
             }
         }
         fs.write_file(seg, &clean);
     }
+}
+
+/// Where `verify_each` finds damage (`None`: nothing found), having been told of every
+/// entry of the log when it finds none.
+fn verified(wal: &Wal) -> Option<(PathBuf, u64)> {
+    let mut told = Vec::new();
+    match wal.verify_each(|h| told.push(h.index())) {
+        Ok(()) => {
+            let all: Vec<u64> = (wal.first_index()..=wal.last_index()).collect();
+            assert_eq!(told, all);
+            None
+        }
+        Err(Error::Corruption {
+            segment, offset, ..
+        }) => Some((segment, offset)),
+        Err(e) => panic!("{e:?}"),
+    }
+}
+
+#[test]
+fn a_byte_flipped_anywhere_in_a_segment_synced_only_at_its_seal_is_found_at_its_frame() {
+    // One window per sealed segment, much larger than a read; the tail's frames after its
+    // last marker are checked one by one.
+    let fs = SimFs::new();
+    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
+    let wal = Wal::open(dir(), opts.clone()).unwrap();
+    for i in 1..=300u64 {
+        wal.append(&Blob::nth(i)).unwrap();
+    }
+    // The pass writes the buffered entries to the file first.
+    assert_eq!(verified(&wal), None);
+    let segs = segment_files(&fs, &dir());
+    for seg in [&segs[0], segs.last().unwrap()] {
+        let clean = fs.read_file(seg).unwrap();
+        let frames = frames(&clean);
+        for f in &frames {
+            for at in f.start..f.end {
+                let mut bytes = clean.clone();
+                bytes[at] ^= 0x10;
+                fs.write_file(seg, &bytes);
+                assert_eq!(
+                    verified(&wal),
+                    Some((seg.clone(), f.start as u64)),
+                    "flip at {at} of {}",
+                    seg.display()
+                );
+            }
+        }
+        fs.write_file(seg, &clean);
+    }
+    assert_eq!(verified(&wal), None);
 }
 
 #[test]
@@ -224,4 +280,72 @@ fn a_segment_sealed_after_unsynced_appends_closes_its_window_with_a_marker() {
     let wal = Wal::open(dir(), opts).unwrap();
     assert_eq!(read(&wal), ((1..=300).collect(), None));
     assert_eq!(read_ref(&wal), ((1..=300).collect(), None));
+}
+
+#[test]
+fn a_pass_reading_ahead_finds_a_flipped_byte_at_its_frame_across_chunk_boundaries() {
+    // Segments of several MiB are read ahead by a second thread a MiB at a time: frames
+    // cross chunk boundaries, some longer than what the pass moves between chunks.
+    for sync_every in [0u64, 40] {
+        let fs = SimFs::new();
+        let opts = sim_opts(&fs)
+            .segment_size(12 << 20)
+            .max_entry_size(1 << 20)
+            .sync(SyncPolicy::Never);
+        let wal = Wal::open(dir(), opts.clone()).unwrap();
+        for i in 1..=900u64 {
+            let len = match i % 9 {
+                0 => 70_000 + i as usize,
+                1..=3 => 3_000 + i as usize,
+                _ => 100,
+            };
+            wal.append(&Blob::new((i % 5 + 1) as u8, vec![i as u8; len]))
+                .unwrap();
+            if sync_every > 0 && i % sync_every == 0 {
+                wal.sync().unwrap();
+            }
+        }
+        wal.close().unwrap();
+        let wal = Wal::open(dir(), opts).unwrap();
+        let segs = segment_files(&fs, &dir());
+        assert!(
+            fs.read_file(&segs[0]).unwrap().len() > 6 << 20,
+            "{sync_every}"
+        );
+        assert_eq!(verified(&wal), None);
+        let seg = &segs[0];
+        let clean = fs.read_file(seg).unwrap();
+        let frames = frames(&clean);
+        // The frames holding each MiB boundary, and every 37th frame.
+        let mut picked: Vec<&Frame> = frames.iter().step_by(37).collect();
+        for mib in 1..=6usize {
+            if let Some(f) = frames
+                .iter()
+                .find(|f| f.start <= mib << 20 && f.end > mib << 20)
+            {
+                picked.push(f);
+            }
+        }
+        for f in picked {
+            for at in [
+                f.start,
+                f.start + 5,
+                f.start + 12,
+                usize::midpoint(f.start, f.end),
+                f.end - 1,
+            ] {
+                let mut bytes = clean.clone();
+                bytes[at] ^= 0x40;
+                fs.write_file(seg, &bytes);
+                assert_eq!(
+                    verified(&wal),
+                    Some((seg.clone(), f.start as u64)),
+                    "sync every {sync_every}: flip at {at} in the frame at {}",
+                    f.start
+                );
+            }
+        }
+        fs.write_file(seg, &clean);
+        assert_eq!(verified(&wal), None);
+    }
 }
