@@ -279,6 +279,12 @@ impl Segment {
         self.footer_at.store(at, Ordering::Release);
     }
 
+    /// Where the segment's footer starts, if it has one.
+    pub(crate) fn footer_offset(&self) -> Option<u64> {
+        let at = self.footer_at.load(Ordering::Acquire);
+        (at != 0).then_some(at)
+    }
+
     /// Whether the segment ends with a footer (sealed).
     pub(crate) fn is_sealed(&self) -> bool {
         self.footer_at.load(Ordering::Acquire) != 0

@@ -11,8 +11,8 @@ use crate::open::open;
 /// The fast check, one sequential pass: the default open (headers, footer summaries, the
 /// chain, the marks), every byte of every frame through `Wal::verify_each` (a sync-marker
 /// window's CRC, or each frame's), every compressed payload restored, every sealed
-/// segment's footer through its positions. `Some((segments, entries))` when all of it
-/// holds; `None` at the first doubt, for the salvage scan to name every place.
+/// segment's footer against its frames. `Some((segments, entries))` when all of it holds;
+/// `None` at the first doubt, for the salvage scan to name every place.
 fn clean(dir: &Path) -> Option<(usize, u64)> {
     let wal = open(dir, RecoveryMode::TolerateTornTail).ok()?;
     let report = wal.recovery_report();
@@ -20,12 +20,6 @@ fn clean(dir: &Path) -> Option<(usize, u64)> {
         return None;
     }
     let segments = wal.segments();
-    for s in segments
-        .iter()
-        .filter(|s| s.sealed && s.last_index >= s.first_index)
-    {
-        wal.get_raw(s.first_index.max(wal.first_index())).ok()?;
-    }
     let mut progress = Progress::new(segments.iter().map(|s| s.bytes).sum());
     let mut entries = 0;
     wal.verify_each(|h| {

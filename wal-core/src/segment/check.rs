@@ -90,10 +90,15 @@ pub(crate) fn check(
     buf: &mut Vec<u8>,
     visit: &mut impl FnMut(&EntryHeader),
 ) -> Result<()> {
+    // The frames of a sealed segment end where its footer starts (a scanned segment's end
+    // may include the footer); one sealed after `end` was read is checked up to `end`.
+    let footer = seg.footer_offset().filter(|&at| at <= end);
+    let end = footer.unwrap_or(end);
     let mut pass = Pass {
         seg,
         file,
         end,
+        footer,
         seed,
         max: max_entry_size,
         next_visit: range.0,
@@ -124,6 +129,8 @@ struct Pass<'a, F> {
     file: &'a dyn File,
     /// Where the pass ends: the segment's end, or the first entry above `to`.
     end: u64,
+    /// Where the footer starts, for a segment sealed when the pass began.
+    footer: Option<u64>,
     seed: u32,
     max: u32,
     /// The lowest index still to visit.
@@ -140,7 +147,49 @@ struct Pass<'a, F> {
 impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
     fn run(&mut self, ahead: Option<&ReadAhead>) -> Result<()> {
         let (window, expected) = self.by_windows(ahead)?;
-        self.frame_by_frame(window, expected)
+        let whole = self.end;
+        let next = self.frame_by_frame(window, expected)?;
+        // A pass that read every frame of a sealed segment checks its footer too.
+        if self.footer == Some(whole) && self.end == whole {
+            self.footer(next)?;
+        }
+        Ok(())
+    }
+
+    /// Checks the footer after the frames: its CRC, and that it describes them — as many
+    /// entries as the frames hold, the last with index `next - 1`, its own offset.
+    fn footer(&self, next: u64) -> Result<()> {
+        let at = self.end;
+        let corrupt = |kind| self.seg.corrupt(at, kind);
+        let read_err = |e| Error::io("read", &self.seg.path, e);
+        let entries = next - self.seg.first_index();
+        let mut head = [0u8; FRAME_HEADER_LEN];
+        io::read_exact_at(self.file, &mut head, at).map_err(read_err)?;
+        // The length the footer must have: nothing is allocated by the one on disk.
+        let len = usize::try_from(entries)
+            .ok()
+            .and_then(|n| n.checked_mul(4))
+            .and_then(|n| n.checked_add(format::FOOTER_FIXED_LEN))
+            .filter(|&n| crate::le::le_u32(&head, 4).map(|l| l as usize) == Some(n))
+            .ok_or_else(|| corrupt(CorruptionKind::BadFooter))?;
+        let mut frame = vec![0u8; FRAME_HEADER_LEN + len];
+        io::read_exact_at(self.file, &mut frame, at).map_err(read_err)?;
+        let max = u32::try_from(len).unwrap_or(u32::MAX);
+        let h = format::check_frame(&frame, self.seed, max)
+            .into_frame()
+            .map_err(corrupt)?;
+        let p = &frame[FRAME_HEADER_LEN..];
+        let agrees = h.type_id == 0
+            && p.first() == Some(&format::KIND_FOOTER)
+            && crate::le::le_u32(p, 1).map(u64::from) == Some(entries)
+            && (entries == 0 || crate::le::le_u64(p, 13) == Some(next - 1))
+            && crate::le::le_u32(p, len - 8).map(u64::from) == Some(at)
+            && p.get(len - 4..) == Some(&format::FOOTER_MAGIC[..]);
+        if agrees {
+            Ok(())
+        } else {
+            Err(corrupt(CorruptionKind::BadFooter))
+        }
     }
 
     /// The index in `buf` of `[pos, pos + need)`, if it holds them.
@@ -329,8 +378,8 @@ impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
 
     /// Checks every frame from `pos` (where an entry with index `expected` or a frame of
     /// the log's own starts) to the end, each with its own CRC, visiting entries not
-    /// visited yet.
-    fn frame_by_frame(&mut self, mut pos: u64, mut expected: u64) -> Result<()> {
+    /// visited yet. Returns the index after the last entry.
+    fn frame_by_frame(&mut self, mut pos: u64, mut expected: u64) -> Result<u64> {
         let seg = self.seg;
         let corrupt = |pos, kind| seg.corrupt(pos, kind);
         while pos < self.end {
@@ -362,7 +411,8 @@ impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
                     return Err(corrupt(pos, CorruptionKind::IndexOrder { expected, found }));
                 }
                 if h.index > self.to {
-                    return Ok(());
+                    self.end = pos;
+                    return Ok(expected);
                 }
                 if h.index >= self.next_visit {
                     let len = payload_len(&h, frame, self.max)?;
@@ -372,7 +422,7 @@ impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
             }
             pos += total;
         }
-        Ok(())
+        Ok(expected)
     }
 }
 
@@ -453,6 +503,7 @@ mod tests {
             seg,
             file: &*file,
             end,
+            footer: None,
             seed: SEED,
             max: 1 << 20,
             next_visit: 1,

@@ -349,3 +349,25 @@ fn a_pass_reading_ahead_finds_a_flipped_byte_at_its_frame_across_chunk_boundarie
         assert_eq!(verified(&wal), None);
     }
 }
+
+#[test]
+fn a_byte_flipped_in_a_footer_is_found_at_the_footer() {
+    let (fs, opts, segs) = windowed_log();
+    let wal = Wal::open(dir(), opts).unwrap();
+    assert_eq!(verified(&wal), None);
+    let seg = &segs[0];
+    let clean = fs.read_file(seg).unwrap();
+    let footer = frames(&clean).last().unwrap().end;
+    for at in footer..clean.len() {
+        let mut bytes = clean.clone();
+        bytes[at] ^= 0x01;
+        fs.write_file(seg, &bytes);
+        assert_eq!(
+            verified(&wal),
+            Some((seg.clone(), footer as u64)),
+            "flip at {at}"
+        );
+    }
+    fs.write_file(seg, &clean);
+    assert_eq!(verified(&wal), None);
+}
