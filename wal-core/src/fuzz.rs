@@ -44,16 +44,56 @@ fn open_and_read_all(fs: &SimFs) -> Vec<(u64, u8, Vec<u8>)> {
             continue;
         };
         let Ok(iter) = wal.iter() else { continue };
-        for raw in iter.flatten() {
+        let (mut read, mut damaged) = (Vec::new(), false);
+        for raw in iter {
+            let Ok(raw) = raw else {
+                damaged = true;
+                break;
+            };
+            read.push((raw.index(), raw.type_id(), raw.payload().len()));
             if mode == RecoveryMode::Salvage {
                 salvaged.push((raw.index(), raw.type_id(), raw.payload().to_vec()));
             }
             let _ = EntryRegistry::new().decode(&raw);
         }
+        same_as_the_iterator(&wal, &read, damaged);
         let _ = wal.get_raw(wal.last_index());
         let _ = wal.get_raw(wal.first_index());
     }
     salvaged
+}
+
+/// `Wal::verify_each` against what the iterator read (`read`, ended by damage when
+/// `damaged`): damage the iterator finds, the pass finds too; where the iterator finds
+/// none, the pass tells of exactly the entries it read, or finds what only it checks (a
+/// footer, the order of indexes).
+fn same_as_the_iterator(wal: &Wal, read: &[(u64, u8, usize)], damaged: bool) {
+    let mut told = Vec::new();
+    let verified = wal.verify_each(|h| {
+        told.push((h.index(), h.type_id(), h.payload_len() as usize));
+    });
+    match verified {
+        Ok(()) => {
+            assert!(!damaged, "the pass missed damage the iterator found");
+            assert_eq!(told, read, "the pass and the iterator disagree");
+        }
+        Err(_) if damaged => {}
+        Err(Error::Corruption {
+            segment,
+            offset,
+            kind,
+        }) => {
+            let at_footer = wal
+                .segments()
+                .iter()
+                .any(|s| s.path == segment && s.sealed && s.bytes == offset);
+            assert!(
+                at_footer || matches!(kind, crate::CorruptionKind::IndexOrder { .. }),
+                "the pass found {kind} at {offset} where the iterator read every entry"
+            );
+        }
+        Err(e) => panic!("the pass failed where the iterator read every entry: {e}"),
+    }
 }
 
 /// Z-01: arbitrary bytes as a log's only segment; with an odd first byte, after a valid
@@ -219,14 +259,19 @@ pub fn mutate(data: &[u8]) {
     // No truncation ran: the log starts at 1 (the low-water mark says so).
     assert_eq!(wal.first_index(), 1, "the log lost its start");
     let Ok(iter) = wal.iter() else { return };
+    let (mut read, mut damaged) = (Vec::new(), false);
     for (raw, next) in iter.zip(1u64..) {
         // A read may find damage (a sealed segment is trusted by its footer until read):
         // a corruption error, and nothing after it.
         let raw = match raw {
             Ok(raw) => raw,
-            Err(Error::Corruption { .. }) => break,
+            Err(Error::Corruption { .. }) => {
+                damaged = true;
+                break;
+            }
             Err(e) => panic!("{e}"),
         };
+        read.push((raw.index(), raw.type_id(), raw.payload().len()));
         assert_eq!(raw.index(), next, "a hole or a duplicate");
         let expected = entry(raw.index()).0;
         assert!(
@@ -235,6 +280,7 @@ pub fn mutate(data: &[u8]) {
             raw.index()
         );
     }
+    same_as_the_iterator(&wal, &read, damaged);
 }
 
 /// Z-04: arbitrary bytes as a compressed payload. The first byte picks the codec bits; the
