@@ -14,12 +14,14 @@ impl Wal {
     /// Every byte is checked: a window that does not verify, and the frames after the last
     /// marker, are checked frame by frame, each with its own CRC, which names the damaged
     /// frame; every compressed payload is restored; every sealed segment's footer is checked
-    /// against its frames (its CRC, entry count, last index and offset). `visit` is called
-    /// as the pass reads,
-    /// before the window holding the entry is checked: when the pass returns an error, some
-    /// of the entries it was told of may lie in the damaged window, so discard what it
-    /// gathered. In [`RecoveryMode::Salvage`](crate::RecoveryMode) it tells of the entries
-    /// the iterator yields, checked as the iterator checks them.
+    /// against its frames (its CRC, entry count, last index and offset). A segment of more
+    /// than 4 MiB is read ahead by a second thread while the pass checks what it read.
+    ///
+    /// `visit` is called as the pass reads, before the window holding the entry is
+    /// checked: when the pass returns an error, some of the entries it was told of may lie
+    /// in the damaged window, so discard what it gathered. In
+    /// [`RecoveryMode::Salvage`](crate::RecoveryMode) it tells of the entries the iterator
+    /// yields, checked as the iterator checks them.
     ///
     /// It tells of entries in index order, one after the other. Entries that `truncate_back`
     /// or `truncate_front` remove while it runs end it early, as they end an iterator: it
