@@ -40,7 +40,8 @@ fn plain_read(dir: &Path, crc: bool) -> Result<(f64, u64)> {
     Ok((start.elapsed().as_secs_f64(), bytes))
 }
 
-/// Seconds `wal CMD dir` takes (its output discarded), checking its exit code.
+/// Seconds `wal CMD dir` takes (run in this process: what it prints goes to stdout, among
+/// the table's rows), checking its exit code.
 fn wal(cmd: &str, dir: &Path) -> Result<f64> {
     let start = Instant::now();
     let code = wal_cli::run_with(

@@ -110,6 +110,14 @@ fn golden_log_reads_back_exactly() {
     .unwrap();
     assert!(wal.recovery_report().is_clean());
     assert_eq!(read_all(&wal), expected());
+    let mut told = Vec::new();
+    wal.verify_each(|h| told.push((h.index(), h.type_id(), h.payload_len() as usize)))
+        .unwrap();
+    let want: Vec<_> = expected()
+        .into_iter()
+        .map(|(i, e)| (i, e.ty, e.data.len()))
+        .collect();
+    assert_eq!(told, want, "verify_each on the fixture");
     // The first segment's header, byte by byte: magic, version, flags, log id, seq, first index.
     let head = std::fs::read(fixture_dir().join("00000000000000000001.wal")).unwrap();
     assert_eq!(&head[0..8], b"TYPEDWAL");
