@@ -12,8 +12,8 @@ use super::Segment;
 use crate::compression::{self, CODEC_MASK};
 use crate::error::{CorruptionKind, Error, Result};
 use crate::format::{
-    self, FLAG_CODEC, FLAG_IGNORABLE, FRAME_HEADER_LEN, FrameHeader, HEADER_LEN, KIND_BATCH_END,
-    KNOWN_FLAGS,
+    self, FLAG_BATCH_MORE, FLAG_CODEC, FLAG_IGNORABLE, FRAME_HEADER_LEN, FrameHeader, HEADER_LEN,
+    KIND_BATCH_END, KNOWN_FLAGS,
 };
 use crate::io::{self, File};
 
@@ -283,6 +283,10 @@ impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
         let mut hashed_to = pos;
         let mut expected = window_index;
         while pos < self.end {
+            (pos, expected) = self.entries_in_buffer(pos, expected);
+            if pos >= self.end {
+                break;
+            }
             let at = match self.holds(pos, FRAME_HEADER_LEN as u64) {
                 Some(at) => at,
                 None => {
@@ -364,6 +368,46 @@ impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
             pos += total;
         }
         Ok((window, window_index))
+    }
+
+    /// The common case of [`Pass::by_windows`], in a loop of its own: walks the entries
+    /// from `pos` that lie wholly in `buf` and need nothing but a visit (in order, in the
+    /// range, not compressed, within the limits), telling of each. Returns where it
+    /// stopped and the index expected there; the general walk judges what stopped it.
+    #[inline]
+    fn entries_in_buffer(&mut self, pos: u64, mut expected: u64) -> (u64, u64) {
+        let Some(start) = self.holds(pos, 0) else {
+            return (pos, expected);
+        };
+        let room = usize::try_from(self.end - pos).unwrap_or(usize::MAX);
+        let limit = self.held_end().min(start.saturating_add(room));
+        let plain = !(FLAG_IGNORABLE | FLAG_BATCH_MORE);
+        let mut at = start;
+        while let Some(h) = self.buf.get(at..limit).and_then(FrameHeader::peek) {
+            let next = at + FRAME_HEADER_LEN + h.len as usize;
+            if h.type_id == 0
+                || h.index != expected
+                || h.index > self.to
+                || h.index < self.next_visit
+                || h.len > self.max
+                || h.flags & plain != 0
+                || next > limit
+            {
+                break;
+            }
+            (self.visit)(&EntryHeader::of(
+                h.index,
+                h.type_id,
+                h.flags,
+                h.len as usize,
+            ));
+            expected += 1;
+            at = next;
+        }
+        if at > start {
+            self.next_visit = expected;
+        }
+        (pos + (at - start) as u64, expected)
     }
 
     /// Adds `[hashed_to, to)` (in the buffer) to the window's CRC.
