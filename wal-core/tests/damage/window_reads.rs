@@ -160,16 +160,23 @@ fn verified(wal: &Wal) -> Option<(PathBuf, u64)> {
     }
 }
 
-#[test]
-fn a_byte_flipped_anywhere_in_a_segment_synced_only_at_its_seal_is_found_at_its_frame() {
-    // One window per sealed segment, much larger than a read; the tail's frames after its
-    // last marker are checked one by one.
+/// 300 entries in 4 KiB segments, never synced but by the seals, left open (the last ones
+/// still buffered): its file system, options and the log.
+fn sealed_only_log() -> (SimFs, Options, Wal) {
     let fs = SimFs::new();
     let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
     let wal = Wal::open(dir(), opts.clone()).unwrap();
     for i in 1..=300u64 {
         wal.append(&Blob::nth(i)).unwrap();
     }
+    (fs, opts, wal)
+}
+
+#[test]
+fn a_byte_flipped_anywhere_in_a_segment_synced_only_at_its_seal_is_found_at_its_frame() {
+    // One window per sealed segment, much larger than a read; the tail's frames after its
+    // last marker are checked one by one.
+    let (fs, _, wal) = sealed_only_log();
     // The pass writes the buffered entries to the file first.
     assert_eq!(verified(&wal), None);
     let segs = segment_files(&fs, &dir());
@@ -251,12 +258,7 @@ fn a_segment_sealed_after_unsynced_appends_closes_its_window_with_a_marker() {
     // Never synced before rotation: each sealed segment's entries form one open window,
     // which the seal closes with a marker (before the footer), so a reader checks the whole
     // segment with one CRC instead of one per frame.
-    let fs = SimFs::new();
-    let opts = sim_opts(&fs).segment_size(4096).sync(SyncPolicy::Never);
-    let wal = Wal::open(dir(), opts.clone()).unwrap();
-    for i in 1..=300u64 {
-        wal.append(&Blob::nth(i)).unwrap();
-    }
+    let (fs, opts, wal) = sealed_only_log();
     wal.close().unwrap();
     let segs = segment_files(&fs, &dir());
     assert!(segs.len() >= 3, "{} segments", segs.len());
