@@ -192,18 +192,27 @@ fn e01_e02_a_failure_at_every_operation_once_and_persistent_under_every_policy()
 
 #[test]
 fn e08_a_failure_at_every_operation_and_a_lying_fsync_with_write_behind_running() {
-    // The background syncs do run in this workload.
-    let (with, without) = (SimFs::new(), SimFs::new());
-    workload_behind(&with, SyncPolicy::Never, 256);
+    // The background syncs do run in this workload. A sync the writer's own overtakes
+    // before the thread starts it is dropped, so on a loaded machine a run may have none:
+    // some run out of twenty must.
+    let without = SimFs::new();
     run(
         opts(&without, SyncPolicy::Never).write_behind(None),
         0,
         true,
     );
-    let (with, without) = (with.stats().syncs, without.stats().syncs);
+    let without = without.stats().syncs;
+    let with = (0..20)
+        .map(|_| {
+            let with = SimFs::new();
+            workload_behind(&with, SyncPolicy::Never, 256);
+            with.stats().syncs
+        })
+        .max()
+        .unwrap_or(0);
     assert!(
         with > without,
-        "{with} fdatasyncs with write-behind, {without} without"
+        "at most {with} fdatasyncs with write-behind in 20 runs, {without} without"
     );
     let mut cases = 0;
     for policy in [
@@ -239,7 +248,7 @@ fn e08_a_failure_at_every_operation_and_a_lying_fsync_with_write_behind_running(
         }
     }
     common::report(&format!(
-        "E-08: {cases} fault cases with write-behind syncing every 256 bytes (every write, every fdatasync, every fdatasync losing its data); {with} fdatasyncs in the fault-free run against {without} without write-behind"
+        "E-08: {cases} fault cases with write-behind syncing every 256 bytes (every write, every fdatasync, every fdatasync losing its data); {with} fdatasyncs in the busiest of 20 fault-free runs against {without} without write-behind"
     ));
 }
 
