@@ -157,34 +157,41 @@ impl<F: FnMut(&EntryHeader)> Pass<'_, F> {
     }
 
     /// Checks the footer after the frames: its CRC, and that it describes them — as many
-    /// entries as the frames hold, the last with index `next - 1`, its own offset.
+    /// entries as the frames hold, from the segment's first index to `next - 1`, at its own
+    /// offset. The footer's fields are read as recovery reads them (`footer_summary`).
     fn footer(&self, next: u64) -> Result<()> {
         let at = self.end;
         let corrupt = |kind| self.seg.corrupt(at, kind);
-        let read_err = |e| Error::io("read", &self.seg.path, e);
         let entries = next - self.seg.first_index();
-        let mut head = [0u8; FRAME_HEADER_LEN];
-        io::read_exact_at(self.file, &mut head, at).map_err(read_err)?;
-        // The length the footer must have: nothing is allocated by the one on disk.
+        // The length a footer of that many entries has: nothing is allocated by a length
+        // read from disk.
         let len = usize::try_from(entries)
             .ok()
             .and_then(|n| n.checked_mul(4))
-            .and_then(|n| n.checked_add(format::FOOTER_FIXED_LEN))
-            .filter(|&n| crate::le::le_u32(&head, 4).map(|l| l as usize) == Some(n))
+            .and_then(|n| n.checked_add(FRAME_HEADER_LEN + format::FOOTER_FIXED_LEN))
             .ok_or_else(|| corrupt(CorruptionKind::BadFooter))?;
-        let mut frame = vec![0u8; FRAME_HEADER_LEN + len];
-        io::read_exact_at(self.file, &mut frame, at).map_err(read_err)?;
-        let max = u32::try_from(len).unwrap_or(u32::MAX);
-        let h = format::check_frame(&frame, self.seed, max)
+        let mut frame = vec![0u8; len];
+        io::read_exact_at(self.file, &mut frame, at).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                corrupt(CorruptionKind::BadFooter)
+            } else {
+                Error::io("read", &self.seg.path, e)
+            }
+        })?;
+        format::check_frame(&frame, self.seed, u32::try_from(len).unwrap_or(u32::MAX))
             .into_frame()
             .map_err(corrupt)?;
-        let p = &frame[FRAME_HEADER_LEN..];
-        let agrees = h.type_id == 0
-            && p.first() == Some(&format::KIND_FOOTER)
-            && crate::le::le_u32(p, 1).map(u64::from) == Some(entries)
-            && (entries == 0 || crate::le::le_u64(p, 13) == Some(next - 1))
-            && crate::le::le_u32(p, len - 8).map(u64::from) == Some(at)
-            && p.get(len - 4..) == Some(&format::FOOTER_MAGIC[..]);
+        let summary = format::footer_summary(
+            &frame[..format::FOOTER_SUMMARY_LEN],
+            &frame[len - 8..],
+            at + len as u64,
+        );
+        let agrees = summary.is_some_and(|s| {
+            u64::from(s.offset) == at
+                && u64::from(s.entries) == entries
+                && (entries == 0
+                    || (s.first_index == self.seg.first_index() && s.last_index == next - 1))
+        });
         if agrees {
             Ok(())
         } else {
