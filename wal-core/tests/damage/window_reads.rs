@@ -5,7 +5,7 @@
 //! with an error at the offset of the frame holding it, after exactly the entries before it.
 use crate::common;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use common::{Blob, dir, segment_files, sim_opts};
 use wal_core::format::{
@@ -172,6 +172,27 @@ fn sealed_only_log() -> (SimFs, Options, Wal) {
     (fs, opts, wal)
 }
 
+/// Flips `bit` of byte `at` of `seg` (whose intact bytes are `clean`) and checks that
+/// `verify_each` finds damage at `frame`, the offset of the frame holding the byte. `what`
+/// names the case.
+fn flip_is_found_at(
+    (fs, wal, what): (&SimFs, &Wal, &str),
+    seg: &Path,
+    clean: &[u8],
+    (at, bit): (usize, u8),
+    frame: usize,
+) {
+    let mut bytes = clean.to_vec();
+    bytes[at] ^= bit;
+    fs.write_file(seg, &bytes);
+    assert_eq!(
+        verified(wal),
+        Some((seg.to_path_buf(), frame as u64)),
+        "{what}: flip at {at} of {}, in the frame at {frame}",
+        seg.display()
+    );
+}
+
 #[test]
 fn a_byte_flipped_anywhere_in_a_segment_synced_only_at_its_seal_is_found_at_its_frame() {
     // One window per sealed segment, much larger than a read; the tail's frames after its
@@ -185,15 +206,7 @@ fn a_byte_flipped_anywhere_in_a_segment_synced_only_at_its_seal_is_found_at_its_
         let frames = frames(&clean);
         for f in &frames {
             for at in f.start..f.end {
-                let mut bytes = clean.clone();
-                bytes[at] ^= 0x10;
-                fs.write_file(seg, &bytes);
-                assert_eq!(
-                    verified(&wal),
-                    Some((seg.clone(), f.start as u64)),
-                    "flip at {at} of {}",
-                    seg.display()
-                );
+                flip_is_found_at((&fs, &wal, "sealed only"), seg, &clean, (at, 0x10), f.start);
             }
         }
         fs.write_file(seg, &clean);
@@ -336,15 +349,8 @@ fn a_pass_reading_ahead_finds_a_flipped_byte_at_its_frame_across_chunk_boundarie
                 usize::midpoint(f.start, f.end),
                 f.end - 1,
             ] {
-                let mut bytes = clean.clone();
-                bytes[at] ^= 0x40;
-                fs.write_file(seg, &bytes);
-                assert_eq!(
-                    verified(&wal),
-                    Some((seg.clone(), f.start as u64)),
-                    "sync every {sync_every}: flip at {at} in the frame at {}",
-                    f.start
-                );
+                let what = format!("sync every {sync_every}");
+                flip_is_found_at((&fs, &wal, &what), seg, &clean, (at, 0x40), f.start);
             }
         }
         fs.write_file(seg, &clean);
@@ -361,14 +367,7 @@ fn a_byte_flipped_in_a_footer_is_found_at_the_footer() {
     let clean = fs.read_file(seg).unwrap();
     let footer = frames(&clean).last().unwrap().end;
     for at in footer..clean.len() {
-        let mut bytes = clean.clone();
-        bytes[at] ^= 0x01;
-        fs.write_file(seg, &bytes);
-        assert_eq!(
-            verified(&wal),
-            Some((seg.clone(), footer as u64)),
-            "flip at {at}"
-        );
+        flip_is_found_at((&fs, &wal, "footer"), seg, &clean, (at, 0x01), footer);
     }
     fs.write_file(seg, &clean);
     assert_eq!(verified(&wal), None);
