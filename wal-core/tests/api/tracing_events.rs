@@ -3,12 +3,13 @@
 use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use common::{Blob, dir};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
+use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use wal_core::testing::{Crash, Fault, FaultError, Op, SimFs};
 use wal_core::{Options, SyncPolicy, Wal};
@@ -56,6 +57,40 @@ impl Subscriber for Recorder {
     fn exit(&self, _: &Id) {}
 }
 
+/// Records what `f` reports, beside other tests of this binary that run the log with no
+/// subscriber.
+///
+/// `tracing` caches each callsite's interest for the whole process, and while one
+/// dispatcher is registered it asks only the registering thread's: a callsite another test
+/// reached first would stay "never" and the recorder would miss it. A second dispatcher kept
+/// alive for the process, interested "sometimes", makes every callsite ask the current
+/// thread's subscriber on each use.
+fn recording(rec: &Recorder, f: impl FnOnce()) {
+    static ANCHOR: OnceLock<tracing::Dispatch> = OnceLock::new();
+    ANCHOR.get_or_init(|| tracing::Dispatch::new(Anchor));
+    tracing::subscriber::with_default(rec.clone(), f);
+}
+
+/// A subscriber that records nothing and asks every callsite to check on each use.
+struct Anchor;
+
+impl Subscriber for Anchor {
+    fn register_callsite(&self, _: &'static Metadata<'static>) -> Interest {
+        Interest::sometimes()
+    }
+    fn enabled(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+    fn new_span(&self, _: &Attributes<'_>) -> Id {
+        Id::from_u64(1)
+    }
+    fn record(&self, _: &Id, _: &Record<'_>) {}
+    fn record_follows_from(&self, _: &Id, _: &Id) {}
+    fn event(&self, _: &Event<'_>) {}
+    fn enter(&self, _: &Id) {}
+    fn exit(&self, _: &Id) {}
+}
+
 impl Recorder {
     fn has_event(&self, level: Level, text: &str) -> bool {
         self.events
@@ -79,7 +114,7 @@ fn opts(fs: &SimFs) -> Options {
 #[test]
 fn spans_cover_open_recovery_rotation_truncation_and_retention() {
     let rec = Recorder::default();
-    tracing::subscriber::with_default(rec.clone(), || {
+    recording(&rec, || {
         let fs = SimFs::new();
         let wal = Wal::open(dir(), opts(&fs)).unwrap();
         for k in 1..=300 {
@@ -103,7 +138,7 @@ fn spans_cover_open_recovery_rotation_truncation_and_retention() {
 #[test]
 fn a_slow_fsync_a_cut_tail_and_poisoning_are_reported() {
     let rec = Recorder::default();
-    tracing::subscriber::with_default(rec.clone(), || {
+    recording(&rec, || {
         let fs = SimFs::new();
         let wal = Wal::open(
             dir(),
