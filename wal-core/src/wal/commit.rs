@@ -46,8 +46,16 @@ impl Inner {
                 g.waiters.push(std::thread::current());
                 drop(g);
                 // `park` may return spuriously; a new generation means this waiter was woken.
+                // A return before it may have used up a token the application's own
+                // `unpark` left this thread: one is given back, so the application's next
+                // `park` returns (at worst spuriously, which `park` allows).
+                let mut early = false;
                 while self.group_generation.load(Ordering::Acquire) == generation {
                     std::thread::park();
+                    early |= self.group_generation.load(Ordering::Acquire) == generation;
+                }
+                if early {
+                    std::thread::current().unpark();
                 }
                 if covered() {
                     return Ok(());

@@ -304,3 +304,36 @@ fn waiters_wake_when_truncate_back_starts_an_epoch() {
     assert!(read.iter().zip(first..).all(|((i, _), want)| *i == want));
     assert_eq!(wal.durable_index(), last);
 }
+
+/// A thread's park token is the application's: an appender that waits for another's
+/// fsync must not use up a token an `unpark` left it, or the application's own `park`
+/// after the append would sleep until the next unpark, if any.
+#[test]
+fn a_waiting_appender_keeps_its_threads_park_token() {
+    let fs = SimFs::new();
+    fs.set_sync_delay(Duration::from_millis(300));
+    let wal = Arc::new(Wal::open(dir(), sim_opts(&fs)).unwrap());
+    let leader = {
+        let wal = Arc::clone(&wal);
+        std::thread::spawn(move || wal.append(&Blob::nth(1)).unwrap())
+    };
+    // The leader's fsync is in flight: the next appender waits for it.
+    std::thread::sleep(Duration::from_millis(100));
+    let waiter = {
+        let wal = Arc::clone(&wal);
+        std::thread::spawn(move || {
+            std::thread::current().unpark();
+            assert_eq!(wal.append(&Blob::nth(2)).unwrap(), 2);
+            let parked = std::time::Instant::now();
+            std::thread::park_timeout(Duration::from_secs(10));
+            parked.elapsed()
+        })
+    };
+    assert_eq!(leader.join().unwrap(), 1);
+    let parked = waiter.join().unwrap();
+    assert!(
+        parked < Duration::from_secs(5),
+        "the token was used up: park slept {parked:?}"
+    );
+    assert_eq!(wal.durable_index(), 2);
+}
