@@ -141,8 +141,10 @@ fn issue_19_2_truncate_back_racing_appenders_never_hangs_or_misattributes() {
                     let (wal_r, stop_r) = (&wal, &stop);
                     let (tickets_r, iterated_r) = (&tickets, &iterated);
                     s.spawn(move || {
-                        let mut passes = 0;
-                        while !stop_r.load(Ordering::SeqCst) || passes < 20 {
+                        // At least 20 passes, and on until one has read an entry: on a
+                        // loaded machine its first passes may all come before any append.
+                        let (mut passes, mut read) = (0, 0);
+                        while !stop_r.load(Ordering::SeqCst) || passes < 20 || read == 0 {
                             passes += 1;
                             let iter = wal_r.iter().unwrap();
                             let after = tickets_r.load(Ordering::SeqCst);
@@ -158,6 +160,7 @@ fn issue_19_2_truncate_back_racing_appenders_never_hangs_or_misattributes() {
                                 assert!(prev.is_none_or(|p| p + 1 == raw.index()));
                                 prev = Some(raw.index());
                                 iterated_r.fetch_add(1, Ordering::Relaxed);
+                                read += 1;
                             }
                         }
                     });
@@ -197,10 +200,7 @@ fn issue_19_2_truncate_back_racing_appenders_never_hangs_or_misattributes() {
             );
         }
         let read = iterated.load(Ordering::Relaxed);
-        assert!(
-            n > 0 && read > 0,
-            "{policy:?}: {n} entries, {read} read concurrently"
-        );
+        assert!(n > 0, "{policy:?}: {n} entries, {read} read concurrently");
     }
 }
 
