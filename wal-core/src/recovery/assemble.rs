@@ -53,7 +53,7 @@ pub(super) fn assemble(
                     Some(u64::from(s.offset)),
                 )
             }
-            Body::Scanned { bytes, mut scan } => {
+            Body::Scanned { mut scan, .. } => {
                 if let Some((_, offset)) = cut_at.filter(|(ci, _)| *ci == i) {
                     scan.valid_end = offset;
                     scan.footer = None;
@@ -68,8 +68,13 @@ pub(super) fn assemble(
                 } else {
                     None
                 };
-                let (positions, end, last, sparse) = match salvaged[i].take() {
-                    Some(s) => (s.positions, bytes.len() as u64, s.last, Some(s.indexes)),
+                // A segment's end excludes its footer, however it was read.
+                let footer_at = scan
+                    .footer
+                    .as_ref()
+                    .map(|(footer, _)| u64::from(footer.footer_offset));
+                let (positions, end, last, sparse, footer_at) = match salvaged[i].take() {
+                    Some(s) => (s.positions, s.end, s.last, Some(s.indexes), s.footer_at),
                     None => {
                         let last = f
                             .header
@@ -77,7 +82,8 @@ pub(super) fn assemble(
                             .wrapping_add(scan.entries())
                             .wrapping_sub(1);
                         let positions = std::mem::take(&mut scan.positions);
-                        (positions, scan.valid_end, last, None)
+                        let end = footer_at.unwrap_or(scan.valid_end);
+                        (positions, end, last, None, footer_at)
                     }
                 };
                 if is_tail {
@@ -89,10 +95,6 @@ pub(super) fn assemble(
                         close_batch: scan.closed_by_cut,
                     });
                 }
-                let footer_at = scan
-                    .footer
-                    .as_ref()
-                    .map(|(footer, _)| u64::from(footer.footer_offset));
                 let segment = Segment::loaded(
                     Arc::clone(files),
                     f.path,

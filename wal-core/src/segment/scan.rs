@@ -242,9 +242,13 @@ pub(crate) fn valid_marker_after(b: &[u8], from: u64, seed: u32) -> bool {
 }
 
 /// Every frame with a valid CRC and a growing index, skipping damage: for salvage. Returns
-/// their positions and the last index among them (`first_index - 1` when none).
+/// their positions, the last index among them (`first_index - 1` when none), where the
+/// frames end, and the footer's offset when the segment ends with one.
 pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_entry_size: u32) -> Salvaged {
-    let mut out = Salvaged::default();
+    let mut out = Salvaged {
+        end: HEADER_LEN as u64,
+        ..Salvaged::default()
+    };
     let mut pos = HEADER_LEN;
     let mut next = first_index;
     while pos < b.len() {
@@ -254,8 +258,20 @@ pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_entry_size: u32
                 out.indexes.push(h.index);
                 next = h.index + 1;
                 pos += h.frame_len();
+                out.end = pos as u64;
             }
-            FrameCheck::Valid(h) if h.type_id == 0 => pos += h.frame_len(),
+            FrameCheck::Valid(h) if h.type_id == 0 => {
+                let payload = &b[pos + FRAME_HEADER_LEN..pos + h.frame_len()];
+                match format::decode_footer(payload) {
+                    // A footer that says where it is: the segment was sealed there.
+                    Some(f) if f.footer_offset as usize == pos => {
+                        out.footer_at = Some(pos as u64);
+                        out.end = pos as u64;
+                    }
+                    _ => out.end = (pos + h.frame_len()) as u64,
+                }
+                pos += h.frame_len();
+            }
             _ => pos += 1,
         }
     }
@@ -270,4 +286,8 @@ pub(crate) struct Salvaged {
     /// The index of the entry at each position (increasing, not dense).
     pub indexes: Vec<u64>,
     pub last: u64,
+    /// Where the last frame that verifies ends (the footer excluded).
+    pub end: u64,
+    /// The offset of the footer the segment ends with, if it was sealed.
+    pub footer_at: Option<u64>,
 }

@@ -333,3 +333,35 @@ fn a_frame_damaged_after_open_is_reported_by_the_reader() {
         matches!(&results[3], Err(Error::Corruption { offset, .. }) if *offset == offset_of(4) as u64)
     );
 }
+
+/// `Wal::segments` describes a log's segments alike in every recovery mode, whether a
+/// sealed segment was trusted by its footer or read in full: `bytes` stops at the footer,
+/// and a segment salvaged around damage is still sealed when its footer is there.
+#[test]
+fn every_mode_describes_sealed_segments_alike_damaged_or_not() {
+    let (fs, opts, segs) = sealed_log();
+    let described = |fs: &SimFs, mode| {
+        Wal::open(
+            dir(),
+            opts.clone()
+                .file_system(std::sync::Arc::new(fs.clone()))
+                .recovery(mode),
+        )
+        .unwrap()
+        .segments()
+    };
+    let trusted = described(&fs, RecoveryMode::TolerateTornTail);
+    assert!(
+        trusted.iter().rev().skip(1).all(|s| s.sealed),
+        "{trusted:?}"
+    );
+    for mode in [
+        RecoveryMode::Strict,
+        RecoveryMode::PointInTime,
+        RecoveryMode::Salvage,
+    ] {
+        assert_eq!(described(&fs, mode), trusted, "{mode:?}");
+    }
+    flip(&fs, segs[0].to_str().unwrap(), HEADER + 30);
+    assert_eq!(described(&fs, RecoveryMode::Salvage), trusted);
+}
