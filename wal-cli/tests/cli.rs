@@ -136,6 +136,55 @@ by segment:
     }
 }
 
+/// On a damaged log, `stats` counts past the damage: each segment's row has the entries
+/// that could be read in it (they add up to the total) and the same bytes and state as
+/// `info` gives it.
+#[test]
+fn stats_on_a_damaged_log_agree_with_info_segment_by_segment() {
+    let dir = log(300);
+    let first = segments(dir.path()).remove(0);
+    let mut bytes = std::fs::read(&first).unwrap();
+    bytes[300] ^= 0x01;
+    std::fs::write(&first, &bytes).unwrap();
+    let (code, stats, _) = wal(&["stats"], dir.path());
+    assert_eq!(code, 0, "{stats}");
+    assert!(stats.starts_with("damaged: "), "{stats}");
+    let total: u64 = stats
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((290..300).contains(&total), "{stats}");
+    let rows: Vec<Vec<&str>> = stats
+        .lines()
+        .skip_while(|l| *l != "by segment:")
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    let counted: u64 = rows.iter().map(|r| r[1].parse::<u64>().unwrap()).sum();
+    assert_eq!(counted, total, "{stats}");
+    let (_, info, _) = wal(&["info"], dir.path());
+    let described: Vec<Vec<&str>> = info
+        .lines()
+        .filter(|l| l.trim_start().ends_with("sealed") || l.trim_start().ends_with("open"))
+        .filter(|l| l.contains(".wal"))
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), described.len(), "{info}");
+    for (row, d) in rows.iter().zip(&described) {
+        // Name, bytes and state; info: name seq N indexes A..=B BYTES bytes STATE.
+        assert_eq!(
+            (row[0], row[3], row[5]),
+            (d[0], d[5], d[7]),
+            "{stats}\n{info}"
+        );
+    }
+}
+
 #[test]
 fn an_empty_log_and_a_directory_that_is_not_a_log() {
     let dir = log(0);

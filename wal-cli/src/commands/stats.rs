@@ -9,10 +9,12 @@ use super::io;
 use crate::open::open;
 use crate::show::Types;
 
-/// Entries per type id (count, payload bytes) and the payloads' sizes.
+/// Entries per type id (count, payload bytes), the payloads' sizes, and which indexes
+/// were read: for the count of each segment.
 struct Tally {
     by_type: Vec<(u64, u64)>,
     sizes: Sizes,
+    read: Indexes,
 }
 
 impl Default for Tally {
@@ -20,7 +22,43 @@ impl Default for Tally {
         Self {
             by_type: vec![(0, 0); 256],
             sizes: Sizes::default(),
+            read: Indexes::default(),
         }
+    }
+}
+
+/// The indexes a pass told of, in order: the first and last, and the gaps between them
+/// (damage skipped in salvage mode). A comparison per entry, not a list of them.
+#[derive(Default)]
+struct Indexes {
+    span: Option<(u64, u64)>,
+    gaps: Vec<(u64, u64)>,
+}
+
+impl Indexes {
+    fn add(&mut self, i: u64) {
+        self.span = match self.span {
+            None => Some((i, i)),
+            Some((first, last)) => {
+                if i > last + 1 {
+                    self.gaps.push((last + 1, i - 1));
+                }
+                Some((first, i))
+            }
+        };
+    }
+
+    /// How many of `first..=last` were told of.
+    fn count_in(&self, first: u64, last: u64) -> u64 {
+        let Some((seen_first, seen_last)) = self.span else {
+            return 0;
+        };
+        let within = |a: u64, b: u64| {
+            let (a, b) = (a.max(first), b.min(last));
+            (b + 1).saturating_sub(a)
+        };
+        let skipped: u64 = self.gaps.iter().map(|&(a, b)| within(a, b)).sum();
+        within(seen_first, seen_last) - skipped
     }
 }
 
@@ -72,6 +110,7 @@ fn tally(wal: &Wal) -> Result<Tally, wal_core::Error> {
         slot.0 += 1;
         slot.1 += n as u64;
         t.sizes.add(n);
+        t.read.add(h.index());
     })?;
     t.sizes.large.sort_unstable();
     Ok(t)
@@ -80,7 +119,11 @@ fn tally(wal: &Wal) -> Result<Tally, wal_core::Error> {
 #[expect(clippy::cast_precision_loss, reason = "shares are percentages")]
 pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8, String> {
     let mut wal = open(dir, RecoveryMode::TolerateTornTail)?;
-    let Tally { by_type, sizes } = match tally(&wal) {
+    let Tally {
+        by_type,
+        sizes,
+        read,
+    } = match tally(&wal) {
         Ok(t) => t,
         // Damage in a sealed segment: count what can be read past it, and say so.
         Err(e @ wal_core::Error::Corruption { .. }) => {
@@ -133,7 +176,7 @@ pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8,
         writeln!(
             out,
             "  {name}  {:>8} entries  {:>12} bytes  {}",
-            (s.last_index + 1).saturating_sub(s.first_index.max(wal.first_index())),
+            read.count_in(s.first_index, s.last_index),
             s.bytes,
             if s.sealed { "sealed" } else { "open" }
         )
@@ -144,7 +187,27 @@ pub(crate) fn run(dir: &Path, types: &Types, out: &mut impl Write) -> Result<u8,
 
 #[cfg(test)]
 mod tests {
-    use super::Sizes;
+    use super::{Indexes, Sizes};
+
+    #[test]
+    fn indexes_count_what_was_told_of_in_any_range() {
+        let mut read = Indexes::default();
+        assert_eq!(read.count_in(1, 10), 0);
+        // 5..=20 without 9, 12..=13 and 17.
+        for i in (5..=20).filter(|i| ![9, 12, 13, 17].contains(i)) {
+            read.add(i);
+        }
+        let told = |a: u64, b: u64| {
+            (a..=b)
+                .filter(|i| (5..=20).contains(i) && ![9, 12, 13, 17].contains(i))
+                .count() as u64
+        };
+        for a in 0..25 {
+            for b in a..25 {
+                assert_eq!(read.count_in(a, b), told(a, b), "{a}..={b}");
+            }
+        }
+    }
 
     #[test]
     fn sizes_give_the_same_order_statistics_as_a_sorted_list() {
