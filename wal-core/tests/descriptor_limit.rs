@@ -152,11 +152,8 @@ fn readers_beside_a_writer(dir: &std::path::Path, check: &mut impl FnMut(&str)) 
         .map(|r| {
             let (wal, done) = (Arc::clone(&wal), Arc::clone(&done));
             std::thread::spawn(move || {
-                let (mut read, mut overtaken) = (0u64, 0u64);
-                // On a loaded machine the writer can finish before a reader is first
-                // scheduled, or overtake it on every try: each reader goes on until it
-                // has read something, from the finished log if need be.
-                while !done.load(Ordering::Relaxed) || read == 0 {
+                let (mut read, mut overtaken, mut spare) = (0u64, 0u64, 100);
+                while common::goes_on(&done, read == 0, &mut spare) {
                     let first = wal.first_index();
                     let it = match wal.iter_from(first) {
                         Ok(it) => it,
@@ -197,6 +194,7 @@ fn readers_beside_a_writer(dir: &std::path::Path, check: &mut impl FnMut(&str)) 
     let mut total = (0, 0);
     for h in readers {
         let (read, overtaken) = h.join().unwrap();
+        assert!(read > 0, "a reader read nothing");
         total = (total.0 + read, total.1 + overtaken);
     }
     check("after the readers");

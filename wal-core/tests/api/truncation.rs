@@ -275,10 +275,8 @@ fn a_writer_a_truncator_and_two_readers_run_together() {
     let truncator = {
         let (wal, done) = (Arc::clone(&wal), Arc::clone(&done));
         std::thread::spawn(move || {
-            let mut n = 0;
-            // Each thread does its part at least once, even if a loaded machine first
-            // schedules it after the writer has finished.
-            while !done.load(Ordering::Relaxed) || n == 0 {
+            let (mut n, mut spare) = (0, 100);
+            while common::goes_on(&done, n == 0, &mut spare) {
                 let last = wal.last_index();
                 if last > 500 {
                     wal.truncate_front(last - 500).unwrap();
@@ -293,8 +291,8 @@ fn a_writer_a_truncator_and_two_readers_run_together() {
         .map(|r| {
             let (wal, done) = (Arc::clone(&wal), Arc::clone(&done));
             std::thread::spawn(move || {
-                let mut seen = 0u64;
-                while !done.load(Ordering::Relaxed) || seen == 0 {
+                let (mut seen, mut spare) = (0u64, 100);
+                while common::goes_on(&done, seen == 0, &mut spare) {
                     let first = wal.first_index();
                     let it = match wal.iter_from(first) {
                         Ok(it) => it,
@@ -334,6 +332,7 @@ fn a_writer_a_truncator_and_two_readers_run_together() {
     common::report(&format!(
         "{truncations} truncations, {seen} entries read concurrently"
     ));
+    assert!(truncations > 0 && seen > 0);
     assert_eq!(wal.last_index(), 20_000);
     let first = wal.first_index();
     assert_eq!(wal.iter().unwrap().count() as u64, 20_001 - first);

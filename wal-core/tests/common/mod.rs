@@ -107,6 +107,20 @@ pub fn report(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
+/// Whether a thread working beside others goes on: until `done`, then for at most
+/// `spare` more rounds while it is still `idle` (has not done its part yet): a loaded
+/// machine may first schedule it only after the others finished.
+pub fn goes_on(done: &std::sync::atomic::AtomicBool, idle: bool, spare: &mut u32) -> bool {
+    if !done.load(std::sync::atomic::Ordering::SeqCst) {
+        return true;
+    }
+    if !idle || *spare == 0 {
+        return false;
+    }
+    *spare -= 1;
+    true
+}
+
 /// Runs `f` on its own thread and returns its result; panics if it takes longer than
 /// `limit` (a hang is a failure, not a slow test).
 pub fn within<T: Send + 'static>(
