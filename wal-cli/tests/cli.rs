@@ -136,16 +136,23 @@ by segment:
     }
 }
 
-/// On a damaged log, `stats` counts past the damage: each segment's row has the entries
-/// that could be read in it (they add up to the total) and the same bytes and state as
-/// `info` gives it.
-#[test]
-fn stats_on_a_damaged_log_agree_with_info_segment_by_segment() {
+/// A log of 300 entries with a bit flipped in its first, sealed segment: the log and that
+/// segment's file.
+fn damaged_log() -> (tempfile::TempDir, PathBuf) {
     let dir = log(300);
     let first = segments(dir.path()).remove(0);
     let mut bytes = std::fs::read(&first).unwrap();
     bytes[300] ^= 0x01;
     std::fs::write(&first, &bytes).unwrap();
+    (dir, first)
+}
+
+/// On a damaged log, `stats` counts past the damage: each segment's row has the entries
+/// that could be read in it (they add up to the total) and the same bytes and state as
+/// `info` gives it.
+#[test]
+fn stats_on_a_damaged_log_agree_with_info_segment_by_segment() {
+    let (dir, _) = damaged_log();
     let (code, stats, _) = wal(&["stats"], dir.path());
     assert_eq!(code, 0, "{stats}");
     assert!(stats.starts_with("damaged: "), "{stats}");
@@ -243,11 +250,7 @@ fn a_torn_tail_is_reported_and_left_alone() {
 
 #[test]
 fn a_flipped_byte_in_a_sealed_segment_is_named_by_verify_and_salvage_copies_the_rest() {
-    let dir = log(300);
-    let first = segments(dir.path()).remove(0);
-    let mut bytes = std::fs::read(&first).unwrap();
-    bytes[300] ^= 0x01;
-    std::fs::write(&first, &bytes).unwrap();
+    let (dir, first) = damaged_log();
     let (code, verify, _) = wal(&["verify"], dir.path());
     assert_eq!(code, 1, "{verify}");
     let name = first.file_name().unwrap().to_string_lossy().into_owned();
