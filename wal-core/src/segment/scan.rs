@@ -259,6 +259,8 @@ pub(crate) fn salvage(b: &[u8], first_index: u64, seed: u32, max_entry_size: u32
                 next = h.index + 1;
                 pos += h.frame_len();
                 out.end = pos as u64;
+                // Entries after a footer: it was not the segment's end.
+                out.footer_at = None;
             }
             FrameCheck::Valid(h) if h.type_id == 0 => {
                 let payload = &b[pos + FRAME_HEADER_LEN..pos + h.frame_len()];

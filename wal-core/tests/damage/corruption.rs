@@ -365,3 +365,20 @@ fn every_mode_describes_sealed_segments_alike_damaged_or_not() {
     flip(&fs, segs[0].to_str().unwrap(), HEADER + 30);
     assert_eq!(described(&fs, RecoveryMode::Salvage), trusted);
 }
+
+/// Salvage takes a segment for sealed only when its footer ends it: entries found after
+/// the footer (bytes appended to a sealed file) make it an open segment that reaches them.
+#[test]
+fn salvage_does_not_take_a_footer_followed_by_entries_for_a_seal() {
+    let (fs, opts, segs) = sealed_log();
+    let mut first = fs.read_file(segs[0].as_ref()).unwrap();
+    let second = fs.read_file(segs[1].as_ref()).unwrap();
+    let frame = &second[HEADER..HEADER + frame_len(85)];
+    first.extend_from_slice(frame);
+    first[HEADER + 30] ^= 0x10;
+    fs.write_file(segs[0].as_ref(), &first);
+    let wal = Wal::open(dir(), opts.recovery(RecoveryMode::Salvage)).unwrap();
+    let described = &wal.segments()[0];
+    assert!(!described.sealed, "{described:?}");
+    assert_eq!(described.bytes, first.len() as u64, "{described:?}");
+}
